@@ -1,0 +1,38 @@
+# Two commands on a fresh machine:  make quickstart   and   make test
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+
+.PHONY: install quickstart test test-slow data benchmarks clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -e '.[generate,test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+quickstart: $(STAMP)
+	$(PY) -m jetgnn.quickstart
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
+
+# Regenerate the bundled samples (commands and seeds documented in data/README.md).
+data: $(STAMP)
+	$(VENV)/bin/jetgnn generate qg --n-jets 2000 --seed 11 --workers 2 --out data/qg_2k.root
+	$(VENV)/bin/jetgnn generate top --n-jets 2000 --seed 12 --workers 2 --out data/top_2k.root
+	$(VENV)/bin/jetgnn generate flavour --n-jets 2000 --seed 13 --workers 2 --out data/flavour_2k.root
+
+benchmarks: $(STAMP)
+	$(PY) benchmarks/generation_speed.py
+	$(PY) benchmarks/validate_physics.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,5 @@
+import sys
+
+from jetgnn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,24 @@
+"""Exceptions that the CLI turns into one clear line and exit status 2."""
+
+from __future__ import annotations
+
+
+class JetGNNError(Exception):
+    """Base class of jetgnn's user-facing errors."""
+
+
+class InputError(JetGNNError, ValueError):
+    """Bad input from the user: a file, branch, key or value at fault.
+
+    The message names the thing at fault; the CLI prints it on one line and exits with status 2.
+    """
+
+
+class MissingExtraError(JetGNNError, ImportError):
+    """An optional extra (e.g. ``jetgnn[generate]``) is needed but not installed."""
+
+    def __init__(self, extra: str, packages: str, feature: str):
+        super().__init__(
+            f"{feature} needs the optional '{extra}' extra ({packages}): "
+            f"pip install 'jetgnn[{extra}]'"
+        )

@@ -1,0 +1,209 @@
+"""Physics recipes of ``jetgnn generate`` (SPEC §3): Pythia8 settings, jet definitions and labelling.
+
+A recipe is a list of *sources* (one Pythia instance each, e.g. ttbar and QCD dijets) and a jet
+definition. Each source fills fixed per-class quotas of every chunk, so classes come out balanced (or in
+the documented fractions) whatever the cross sections. Labelling happens per event in
+:mod:`jetgnn.generation.selection`; this module holds only data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from jetgnn.io.schema import LABELS
+
+#: Settings shared by every source: 14 TeV pp, quiet, and the usual LHC definition of stable
+#: particles (c*tau0 > 10 mm: K0S, Lambda, Sigma, Xi, Omega stay undecayed; b, c hadrons and taus decay).
+COMMON_SETTINGS = (
+    "Beams:idA = 2212",
+    "Beams:idB = 2212",
+    "Beams:eCM = 14000.",
+    "Print:quiet = on",
+    "Next:numberCount = 0",
+    "ParticleDecays:limitTau0 = on",
+    "ParticleDecays:tau0Max = 10.",
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One Pythia process feeding a recipe.
+
+    name : short name used in seeds and reports.
+    settings : Pythia ``readString`` lines (added to COMMON_SETTINGS).
+    quota : fraction of each chunk's jets per class name that this source provides.
+    kind : how jets of this source are labelled ("zq"/"zg" hard parton, "top", "qcd", "flavour").
+    """
+
+    name: str
+    settings: tuple[str, ...]
+    quota: dict[str, float]
+    kind: str
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Jet definition and sources of one ``jetgnn generate`` process.
+
+    radius : anti-kT R. pt_min/pt_max : jet pT window (GeV). abs_eta_max : jet |eta| (or |y|) cut.
+    use_rapidity : cut on rapidity y instead of pseudorapidity. max_jets_per_event : take up to this many
+    of the hardest jets (1 = leading jet only). track_pt_min : if set, store only charged particles above
+    this pT (GeV) as constituents (the flavour recipe's tracks); jet kinematics and substructure still
+    come from all visible constituents.
+    """
+
+    task: str
+    radius: float
+    pt_min: float
+    pt_max: float
+    abs_eta_max: float
+    sources: tuple[Source, ...]
+    use_rapidity: bool = False
+    max_jets_per_event: int = 1
+    track_pt_min: float | None = None
+    description: str = ""
+    labels: tuple[str, ...] = field(default=())
+
+    def __post_init__(self):
+        object.__setattr__(self, "labels", LABELS[self.task])
+
+    def quotas(self, n_jets: int) -> list[dict[int, int]]:
+        """Per-source, per-class-index jet counts for a chunk of ``n_jets`` (they sum to n_jets exactly).
+
+        Largest-remainder rounding, deterministic, so the chunk plan depends only on ``n_jets``.
+        """
+        cells = [(s, c) for s, src in enumerate(self.sources) for c in src.quota]
+        exact = [n_jets * self.sources[s].quota[c] for s, c in cells]
+        counts = [int(x) for x in exact]
+        order = sorted(range(len(cells)), key=lambda k: (-(exact[k] - counts[k]), k))
+        for k in order[: n_jets - sum(counts)]:
+            counts[k] += 1
+        out: list[dict[int, int]] = [{} for _ in self.sources]
+        for (s, c), n in zip(cells, counts):
+            out[s][self.labels.index(c)] = n
+        return out
+
+    def chunk_quotas(self, n_jets: int, chunk_size: int, chunk_index: int) -> list[dict[int, int]]:
+        """Quotas of one chunk of a run of ``n_jets``: the difference of the apportionments at the chunk's
+        end and start, so the run as a whole gets exactly ``quotas(n_jets)`` (no per-chunk rounding drift)."""
+        start = chunk_index * chunk_size
+        end = min(n_jets, start + chunk_size)
+        before, after = self.quotas(start), self.quotas(end)
+        out = [{c: after[s][c] - before[s].get(c, 0) for c in after[s]} for s in range(len(after))]
+        if any(v < 0 for q in out for v in q.values()):  # pragma: no cover - impossible for chunks >= 6 jets
+            raise ValueError(f"chunk {chunk_index} of {n_jets} jets got a negative quota: {out}")
+        return out
+
+
+_QG = Recipe(
+    task="qg",
+    radius=0.4,
+    pt_min=500.0,
+    pt_max=550.0,
+    abs_eta_max=1.7,
+    use_rapidity=True,
+    max_jets_per_event=1,
+    description="EnergyFlow-like quark/gluon jets: Z(->nu nu)+q and Z(->nu nu)+g, MPI on, R=0.4, "
+    "leading jet pT 500-550 GeV, |y|<1.7",
+    sources=(
+        Source(
+            "zq",
+            (
+                "WeakBosonAndParton:qg2gmZq = on",
+                "WeakZ0:gmZmode = 2",
+                "23:onMode = off",
+                "23:onIfAny = 12 14 16",
+                "PhaseSpace:pTHatMin = 450.",
+                "PhaseSpace:pTHatMax = 650.",
+            ),
+            {"q": 0.5},
+            kind="hard_parton",
+        ),
+        Source(
+            "zg",
+            (
+                "WeakBosonAndParton:qqbar2gmZg = on",
+                "WeakZ0:gmZmode = 2",
+                "23:onMode = off",
+                "23:onIfAny = 12 14 16",
+                "PhaseSpace:pTHatMin = 450.",
+                "PhaseSpace:pTHatMax = 650.",
+            ),
+            {"g": 0.5},
+            kind="hard_parton",
+        ),
+    ),
+)
+
+_TOP = Recipe(
+    task="top",
+    radius=0.8,
+    pt_min=550.0,
+    pt_max=650.0,
+    abs_eta_max=2.0,
+    max_jets_per_event=2,
+    description="Top-tagging-reference-like jets at hadron level: hadronic ttbar vs QCD dijets, MPI off, "
+    "R=0.8, pT 550-650 GeV, |eta|<2; a top jet contains the top and its three decay quarks within dR<0.8",
+    sources=(
+        Source(
+            "ttbar",
+            (
+                "Top:gg2ttbar = on",
+                "Top:qqbar2ttbar = on",
+                "24:onMode = off",
+                "24:onIfAny = 1 2 3 4 5",
+                "PartonLevel:MPI = off",
+                "PhaseSpace:pTHatMin = 500.",
+                "PhaseSpace:pTHatMax = 700.",
+            ),
+            {"Tbqq": 0.5},
+            kind="top",
+        ),
+        Source(
+            "qcd",
+            (
+                "HardQCD:all = on",
+                "PartonLevel:MPI = off",
+                "PhaseSpace:pTHatMin = 500.",
+                "PhaseSpace:pTHatMax = 700.",
+            ),
+            {"QCD": 0.5},
+            kind="hard_parton",
+        ),
+    ),
+)
+
+_FLAVOUR = Recipe(
+    task="flavour",
+    radius=0.4,
+    pt_min=20.0,
+    pt_max=250.0,
+    abs_eta_max=2.5,
+    max_jets_per_event=100,
+    track_pt_min=1.0,
+    description="b/c/light jets from ttbar (inclusive decays) and QCD dijets, MPI on, R=0.4, pT 20-250 GeV, "
+    "|eta|<2.5; constituents are charged tracks with pT>1 GeV; label from weakly decaying b (else c) "
+    "hadrons with pT>5 GeV within dR<0.3 of the jet axis; 1/3 each of b, c, light (light half from each source)",
+    sources=(
+        Source(
+            "ttbar",
+            ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on"),
+            {"b": 1 / 3, "c": 1 / 3, "light": 1 / 6},
+            kind="flavour",
+        ),
+        Source(
+            "qcd",
+            ("HardQCD:all = on", "PhaseSpace:pTHatMin = 20."),
+            {"light": 1 / 6},
+            kind="flavour",
+        ),
+    ),
+)
+
+RECIPES: dict[str, Recipe] = {"qg": _QG, "top": _TOP, "flavour": _FLAVOUR}
+
+#: Flavour labelling: heavy hadrons must have pT above this (GeV) and lie within this dR of the jet axis.
+HADRON_PT_MIN = 5.0
+HADRON_DR_MAX = 0.3
+#: Hard-parton matching radius for aux_parton_* and the q/g label check.
+PARTON_DR_MAX = 0.4

@@ -1,0 +1,244 @@
+"""Per-event jet selection, labelling and constituent extraction from a Pythia event.
+
+This is the only per-event Python code of the generator. It touches the event record through
+``pythia8mc`` bindings (~0.4 us per call), so it reads only the constituents of selected jets and walks
+the decay chain only for displaced particles. Everything per particle that can wait is done later on
+whole chunks with numpy (:mod:`jetgnn.generation.postprocess`).
+"""
+
+from __future__ import annotations
+
+import math
+
+from jetgnn.generation import truth
+from jetgnn.generation.recipes import HADRON_DR_MAX, HADRON_PT_MIN, PARTON_DR_MAX, Recipe, Source
+
+#: Particle columns accumulated per stored constituent (flat over the chunk).
+PARTICLE_COLUMNS = ("px", "py", "pz", "e", "charge", "pid", "vx", "vy", "vz", "vtx", "origin")
+#: Jet columns accumulated per jet.
+JET_COLUMNS = ("px", "py", "pz", "e", "label", "parton_pt", "parton_eta", "parton_phi", "parton_pid", "n")
+
+
+class JetSink:
+    """Columnar accumulator of selected jets (flat Python lists, turned into numpy once per chunk)."""
+
+    def __init__(self):
+        self.particles = {name: [] for name in PARTICLE_COLUMNS}
+        self.jets = {name: [] for name in JET_COLUMNS}
+        # all visible constituents (4-momenta only), for substructure of the full jet
+        self.full = {"px": [], "py": [], "pz": [], "e": [], "n": []}
+
+    def __len__(self):
+        return len(self.jets["label"])
+
+
+def _hard_partons(pythia) -> list[tuple[float, float, float, int]]:
+    """(pT, eta, phi, pid) of the outgoing partons of the hard 2->2 process (process record 5, 6)."""
+    out = []
+    process = pythia.process
+    for i in (5, 6):
+        p = process[i]
+        if p.isParton():
+            out.append((p.pT(), p.eta(), p.phi(), p.id()))
+    return out
+
+
+def _top_systems(event) -> list[tuple[tuple[float, float, float, int], list[tuple[float, float]]]]:
+    """For each top quark: its (pT, eta, phi, pid) and the (eta, phi) of top, b and the two W-decay quarks."""
+    systems = []
+    for i in (5, 6):
+        if event[i].idAbs() != 6:
+            continue
+        top = event[event[i].iBotCopyId()]
+        directions = [(top.eta(), top.phi())]
+        for d in (top.daughter1(), top.daughter2()):
+            daughter = event[d]
+            if daughter.idAbs() == 5:
+                directions.append((daughter.eta(), daughter.phi()))
+            elif daughter.idAbs() == 24:
+                w = event[daughter.iBotCopyId()]
+                for q in (w.daughter1(), w.daughter2()):
+                    if 0 < event[q].idAbs() <= 5:
+                        directions.append((event[q].eta(), event[q].phi()))
+        if len(directions) == 4:
+            systems.append(((top.pT(), top.eta(), top.phi(), top.id()), directions))
+    return systems
+
+
+def _nearest(partons, eta, phi, dr_max):
+    best, best_dr = None, dr_max
+    for parton in partons:
+        dr = truth.delta_r(eta, phi, parton[1], parton[2])
+        if dr < best_dr:
+            best, best_dr = parton, dr
+    return best
+
+
+_NO_PARTON = (0.0, 0.0, 0.0, 0)
+
+
+class EventSelector:
+    """Finds, labels and extracts the jets of one source's events.
+
+    Call :meth:`process` after ``pythia.next()`` and ``slowjet.analyze(pythia.event)``.
+    ``wanted[label_index]`` is the remaining quota; it is decremented for every jet stored.
+    """
+
+    def __init__(self, recipe: Recipe, source: Source):
+        self.recipe = recipe
+        self.source = source
+        self.labels = recipe.labels
+        self.single_label = self.labels.index(next(iter(source.quota))) if len(source.quota) == 1 else None
+        self.track_pt2_min = None if recipe.track_pt_min is None else recipe.track_pt_min**2
+
+    # -- jet candidates ----------------------------------------------------------------------------
+    def _candidates(self, slowjet):
+        r = self.recipe
+        out = []
+        for j in range(min(slowjet.sizeJet(), r.max_jets_per_event)):
+            pt = slowjet.pT(j)
+            if pt < r.pt_min:
+                break  # jets are sorted by decreasing pT
+            if pt > r.pt_max:
+                continue
+            p4 = slowjet.p(j)
+            eta = p4.eta()
+            if abs(slowjet.y(j) if r.use_rapidity else eta) < r.abs_eta_max:
+                out.append((j, p4, eta, p4.phi()))
+        return out
+
+    # -- labelling ---------------------------------------------------------------------------------
+    def _label_hard_parton(self, pythia, candidates):
+        partons = _hard_partons(pythia)
+        out = []
+        for j, p4, eta, phi in candidates:
+            parton = _nearest(partons, eta, phi, PARTON_DR_MAX)
+            if parton is None:
+                continue
+            name = self.labels[self.single_label]
+            is_gluon = parton[3] == 21
+            if (name == "g" and not is_gluon) or (name == "q" and is_gluon):
+                continue
+            out.append((j, p4, eta, phi, self.single_label, parton))
+        return out
+
+    def _label_top(self, pythia, candidates):
+        systems = _top_systems(pythia.event)
+        out = []
+        radius = self.recipe.radius
+        for j, p4, eta, phi in candidates:
+            for parton, directions in systems:
+                if all(truth.delta_r(eta, phi, e, f) < radius for e, f in directions):
+                    out.append((j, p4, eta, phi, self.single_label, parton))
+                    break
+        return out
+
+    def _label_flavour(self, pythia, slowjet, candidates, ancestry):
+        event = pythia.event
+        partons = None
+        out = []
+        i_light, i_c, i_b = (self.labels.index(n) for n in ("light", "c", "b"))
+        for j, p4, eta, phi in candidates:
+            hadrons = set()
+            for i in slowjet.constituents(j):
+                particle = event[i]
+                if particle.hasVertex():
+                    if i not in ancestry:
+                        ancestry[i] = truth.weak_heavy_ancestors(event, i)
+                    hadrons.update(h for h in ancestry[i] if h >= 0)
+            label = i_light
+            for h in hadrons:
+                hadron = event[h]
+                if hadron.pT() > HADRON_PT_MIN and truth.delta_r(eta, phi, hadron.eta(), hadron.phi()) < HADRON_DR_MAX:
+                    if truth.heavy_flavour(hadron.id()) == 5:
+                        label = i_b
+                        break
+                    label = i_c
+            if partons is None:
+                partons = _hard_partons(pythia) + [s[0] for s in _top_systems(event)]
+            out.append((j, p4, eta, phi, label, _nearest(partons, eta, phi, PARTON_DR_MAX) or _NO_PARTON))
+        return out
+
+    # -- extraction --------------------------------------------------------------------------------
+    def _store(self, sink: JetSink, event, slowjet, j, p4, label, parton, ancestry):
+        """Append one jet: constituents sorted by decreasing pT, truth vertices and origins."""
+        rows = []
+        full = sink.full
+        n_full = 0
+        for i in slowjet.constituents(j):
+            particle = event[i]
+            px, py, pz, e = particle.px(), particle.py(), particle.pz(), particle.e()
+            full["px"].append(px)
+            full["py"].append(py)
+            full["pz"].append(pz)
+            full["e"].append(e)
+            n_full += 1
+            charge = particle.charge()
+            pt2 = px * px + py * py
+            if self.track_pt2_min is not None and (charge == 0 or pt2 < self.track_pt2_min):
+                continue
+            if charge != 0 and particle.hasVertex():
+                position = (particle.xProd(), particle.yProd(), particle.zProd())
+                if i not in ancestry:
+                    ancestry[i] = truth.weak_heavy_ancestors(event, i)
+                origin = truth.origin_from_ancestors(*ancestry[i])
+            else:
+                position, origin = None, (truth.ORIGIN_PRIMARY if charge != 0 else truth.ORIGIN_NEUTRAL)
+            rows.append((pt2, px, py, pz, e, charge, particle.id(), position, origin))
+        full["n"].append(n_full)
+        rows.sort(key=lambda row: -row[0])
+        charged = [row for row in rows if row[5] != 0]
+        vertex_ids = iter(truth.group_vertices([row[7] for row in charged]))
+        cols = sink.particles
+        for _, px, py, pz, e, charge, pid, position, origin in rows:
+            cols["px"].append(px)
+            cols["py"].append(py)
+            cols["pz"].append(pz)
+            cols["e"].append(e)
+            cols["charge"].append(charge)
+            cols["pid"].append(pid)
+            x, y, z = position if position is not None else (0.0, 0.0, 0.0)
+            cols["vx"].append(x)
+            cols["vy"].append(y)
+            cols["vz"].append(z)
+            cols["vtx"].append(next(vertex_ids) if charge != 0 else -1)
+            cols["origin"].append(origin)
+        jets = sink.jets
+        jets["px"].append(p4.px())
+        jets["py"].append(p4.py())
+        jets["pz"].append(p4.pz())
+        jets["e"].append(p4.e())
+        jets["label"].append(label)
+        jets["parton_pt"].append(parton[0])
+        jets["parton_eta"].append(parton[1])
+        jets["parton_phi"].append(parton[2])
+        jets["parton_pid"].append(parton[3])
+        jets["n"].append(len(rows))
+
+    def process(self, pythia, slowjet, sink: JetSink, wanted: dict[int, int]) -> int:
+        """Select, label and store this event's jets while quotas last; return the number stored."""
+        candidates = self._candidates(slowjet)
+        if not candidates:
+            return 0
+        ancestry: dict[int, tuple[int, int]] = {}
+        kind = self.source.kind
+        if kind == "hard_parton":
+            labelled = self._label_hard_parton(pythia, candidates)
+        elif kind == "top":
+            labelled = self._label_top(pythia, candidates)
+        elif kind == "flavour":
+            labelled = self._label_flavour(pythia, slowjet, candidates, ancestry)
+        else:  # pragma: no cover - recipes are fixed data
+            raise ValueError(f"unknown source kind {kind!r}")
+        stored = 0
+        for j, p4, _eta, _phi, label, parton in labelled:
+            if wanted.get(label, 0) > 0:
+                self._store(sink, pythia.event, slowjet, j, p4, label, parton, ancestry)
+                wanted[label] -= 1
+                stored += 1
+        return stored
+
+
+def wrap_phi(dphi):
+    """Wrap an angle difference to [-pi, pi] (works on floats and numpy arrays)."""
+    return (dphi + math.pi) % (2 * math.pi) - math.pi
