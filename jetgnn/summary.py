@@ -11,6 +11,7 @@ import uproot
 
 from jetgnn.errors import InputError
 from jetgnn.io.schema import LABELS, TREE_NAME
+from jetgnn.validation import n_displaced_vertices, n_significant_tracks, ratio
 
 _SUMMARY_BRANCHES = ("jet_pt", "jet_mass", "jet_sdmass", "jet_tau1", "jet_tau2", "jet_tau3", "jet_nparticles",
                      "jet_label", "part_d0val", "part_d0err", "part_vtx_idx")
@@ -60,9 +61,8 @@ def summarize_file(path: str) -> list[dict]:
         raise InputError(f"{path}: branch {missing[0]} is missing (available: {', '.join(tree.keys())})")
     a = tree.arrays(list(_SUMMARY_BRANCHES))
     label = ak.to_numpy(a.jet_label)
-    significance = np.abs(a.part_d0val) / ak.where(a.part_d0err > 0, a.part_d0err, np.inf)
-    n_sig_tracks = ak.to_numpy(ak.sum(significance > 3, axis=1))
-    n_displaced_vertices = ak.to_numpy(ak.max(a.part_vtx_idx, axis=1, initial=0, mask_identity=False))
+    n_sig_tracks = n_significant_tracks(a)
+    n_vertices = n_displaced_vertices(a, min_tracks=2)
     tau1, tau2, tau3 = (ak.to_numpy(a[f"jet_tau{n}"]) for n in (1, 2, 3))
     rows = []
     for k, name in enumerate(LABELS[task]):
@@ -70,7 +70,7 @@ def summarize_file(path: str) -> list[dict]:
         if not sel.any():
             continue
 
-        def med(x):
+        def med(x, sel=sel):
             return float(np.median(x[sel]))
 
         rows.append({
@@ -81,28 +81,29 @@ def summarize_file(path: str) -> list[dict]:
             "pt": med(ak.to_numpy(a.jet_pt)),
             "mass": med(ak.to_numpy(a.jet_mass)),
             "sdmass": med(ak.to_numpy(a.jet_sdmass)),
-            "tau21": float(np.median(np.divide(tau2, tau1, out=np.zeros_like(tau2), where=tau1 > 0)[sel])),
-            "tau32": float(np.median(np.divide(tau3, tau2, out=np.zeros_like(tau3), where=tau2 > 0)[sel])),
+            "tau21": med(ratio(tau2, tau1)),
+            "tau32": med(ratio(tau3, tau2)),
             "n_particles": float(np.mean(ak.to_numpy(a.jet_nparticles)[sel])),
             "n_sig_tracks": float(np.mean(n_sig_tracks[sel])),
-            "n_sv": float(np.mean(n_displaced_vertices[sel])),
+            "n_sv": float(np.mean(n_vertices[sel])),
         })
     return rows
 
 
 def format_table(rows: list[dict]) -> str:
     """A fixed-width text table of summary rows."""
-    header = ("file", "class", "n_jets", "pT", "mass", "m_SD", "tau21", "tau32", "<n_part>", "<n_IPsig>3>", "<n_SV>")
+    header = ("file", "class", "n_jets", "pT", "mass", "m_SD", "tau21", "tau32", "<n_part>", "<n_IPsig>3>",
+              "<n_SV2>")
     keys = ("file", "class", "n_jets", "pt", "mass", "sdmass", "tau21", "tau32", "n_particles", "n_sig_tracks", "n_sv")
     cells = [header] + [
         tuple(f"{r[k]:.2f}" if isinstance(r[k], float) else str(r[k]) for k in keys) for r in rows
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+    lines = ["  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
              for row in cells]
     lines.insert(1, "-" * len(lines[0]))
-    note = ("medians of pT, mass, m_SD (GeV) and tau ratios; means of constituent count, tracks with "
-            "|d0|/sigma > 3 and truth displaced vertices per jet")
+    note = ("medians of pT, mass, m_SD (GeV) and tau ratios; means per jet of constituents, tracks with "
+            "|d0|/sigma > 3, and truth displaced vertices with >= 2 tracks")
     return "\n".join(lines + [note])
 
 

@@ -50,7 +50,7 @@ def test_smearing_zero_for_neutrals_and_reproducible():
     args = [np.ones(5)] * 6 + [np.array([1, 0, -1, 0, 1])]
     a = smeared_impact_parameters(*args, rng=np.random.default_rng(3))
     b = smeared_impact_parameters(*args, rng=np.random.default_rng(3))
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
     assert np.all(a[0][[1, 3]] == 0) and np.all(a[1][[0, 2, 4]] > 0)
 
@@ -106,7 +106,7 @@ def test_softdrop_matches_fjcontrib(bundled):
     counts = ak.to_numpy(ak.num(a.part_px))
     flat = [ak.to_numpy(ak.flatten(a[f])).astype(np.float64) for f in ("part_px", "part_py", "part_pz", "part_energy")]
     ours = softdrop_mass(*flat, counts, z_cut=0.1)
-    jets = ak.zip({k: ak.unflatten(v, counts) for k, v in zip(("px", "py", "pz", "E"), flat)})
+    jets = ak.zip({k: ak.unflatten(v, counts) for k, v in zip(("px", "py", "pz", "E"), flat, strict=True)})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = fastjet.ClusterSequence(jets, fastjet.JetDefinition(fastjet.cambridge_algorithm, 10.0))

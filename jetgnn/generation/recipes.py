@@ -79,7 +79,7 @@ class Recipe:
         for k in order[: n_jets - sum(counts)]:
             counts[k] += 1
         out: list[dict[int, int]] = [{} for _ in self.sources]
-        for (s, c), n in zip(cells, counts):
+        for (s, c), n in zip(cells, counts, strict=True):
             out[s][self.labels.index(c)] = n
         return out
 

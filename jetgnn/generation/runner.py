@@ -154,6 +154,47 @@ def _merge(paths: list[Path], out: Path) -> int:
     return write_jets(out, chunks())
 
 
+def _run_chunks(todo: list[tuple], workers: int, on_progress) -> ChunkTiming:
+    """Run chunk tasks on ``workers`` forked processes; ``on_progress(n_jets)`` is called from a thread.
+
+    ProcessPoolExecutor (unlike multiprocessing.Pool) notices a worker that dies (OOM, kill) and raises
+    BrokenProcessPool instead of waiting forever. The progress thread starts only after the workers have
+    been forked, so no lock it holds is copied into a child.
+    """
+    total = ChunkTiming()
+    if not todo:
+        return total
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    queue = ctx.Queue()
+    stop = threading.Event()
+
+    def drain():
+        while not stop.is_set():
+            try:
+                n = queue.get(timeout=0.2)
+            except Exception:  # queue.Empty
+                continue
+            on_progress(n)
+
+    drainer = threading.Thread(target=drain, daemon=True)
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx, initializer=_init_worker,
+                             initargs=(queue,)) as pool:
+        futures = [pool.submit(_run_chunk, task) for task in todo]
+        drainer.start()
+        try:
+            for future in as_completed(futures):
+                _index, timing = future.result()
+                total.add(ChunkTiming(**{k: v for k, v in timing.items() if k != "extra"}))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        finally:
+            stop.set()
+            drainer.join()
+    return total
+
+
 def generate(
     process: str,
     n_jets: int,
@@ -182,42 +223,13 @@ def generate(
     from tqdm import tqdm
 
     t_start = time.perf_counter()
-    total = ChunkTiming()
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    queue = ctx.Queue()
     bar = tqdm(total=n_jets, initial=resumed_jets, unit="jet", desc=f"generate {process}", disable=not progress,
                dynamic_ncols=True, smoothing=0.1, mininterval=0.5)
-    stop = threading.Event()
-
-    def drain():
-        while not stop.is_set():
-            try:
-                n = queue.get(timeout=0.2)
-            except Exception:  # queue.Empty
-                continue
-            bar.update(n)
-
-    drainer = threading.Thread(target=drain, daemon=True)
-    drainer.start()
     try:
-        if todo:
-            # ProcessPoolExecutor (unlike multiprocessing.Pool) notices a worker that dies (OOM, kill) and
-            # raises BrokenProcessPool instead of waiting forever.
-            with ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx, initializer=_init_worker,
-                                     initargs=(queue,)) as pool:
-                futures = [pool.submit(_run_chunk, task) for task in todo]
-                try:
-                    for future in as_completed(futures):
-                        _index, timing = future.result()
-                        total.add(ChunkTiming(**{k: v for k, v in timing.items() if k != "extra"}))
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    raise
+        total = _run_chunks(todo, workers, bar.update)
     finally:
-        stop.set()
-        drainer.join()
-        bar.n = bar.total if all(path.exists() for _, _, path in plan) else bar.n
+        if all(path.exists() for _, _, path in plan):
+            bar.n = bar.total
         bar.close()
     t_merge = time.perf_counter()
     n_written = _merge([path for _, _, path in plan], out)

@@ -82,7 +82,7 @@ def softdrop_mass(px, py, pz, energy, counts, z_cut: float = 0.1, max_depth: int
             p4, counts, index = p4[:, keep], counts[~single], index[~single]
         if len(counts) == 0:
             break
-        jets = ak.unflatten(ak.zip(dict(zip(("px", "py", "pz", "E"), p4))), counts)
+        jets = ak.unflatten(ak.zip(dict(zip(("px", "py", "pz", "E"), p4, strict=True))), counts)
         sequence = fastjet.ClusterSequence(jets, definition)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # fastjet warns about exclusive jets of non-kT algorithms

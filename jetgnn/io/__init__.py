@@ -1,6 +1,6 @@
 """ROOT input/output in the jetclass schema (SPEC §2)."""
 
-from jetgnn.io.schema import JET_BRANCHES, PARTICLE_BRANCHES, LABELS, TREE_NAME
+from jetgnn.io.schema import JET_BRANCHES, LABELS, PARTICLE_BRANCHES, TREE_NAME
 from jetgnn.io.writer import write_jets
 
 __all__ = ["JET_BRANCHES", "PARTICLE_BRANCHES", "LABELS", "TREE_NAME", "write_jets"]

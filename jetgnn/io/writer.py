@@ -14,8 +14,9 @@ import uproot
 from jetgnn.errors import InputError
 from jetgnn.io.schema import TREE_NAME
 
-#: Compression of written files: LZMA is in the Python standard library, so every uproot reads it.
-DEFAULT_COMPRESSION = uproot.LZMA(6)
+#: Compression of written files. ZLIB needs no extra package in any ROOT or uproot install, and reads ~5x
+#: faster than LZMA (0.05 vs 0.26 s for 2000 top jets here) for 10% larger files (4.45 vs 4.0 MB).
+DEFAULT_COMPRESSION = uproot.ZLIB(6)
 
 
 def check_writable(path: str | os.PathLike) -> Path:
