@@ -37,6 +37,15 @@ def _peak(values, lo=0.0, hi=300.0, width=10.0):
     return float(0.5 * (edges[hist.argmax()] + edges[hist.argmax() + 1]))
 
 
+def _hist_by_class(ax, values, label, task, bins, describe, **axes_settings):
+    """One step histogram per class of ``task``; ``describe(values_of_class)`` goes into the legend."""
+    for k, name in enumerate(LABELS[task]):
+        ax.hist(values[label == k], bins=bins, histtype="step", density=True, lw=1.5,
+                label=f"{name} ({describe(values[label == k], k)})")
+    ax.set(ylabel="density", **axes_settings)
+    ax.legend()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--qg", default=str(DATA / "qg_2k.root"))
@@ -52,13 +61,9 @@ def main() -> None:
     top = trees["top"]
     label = ak.to_numpy(top.jet_label)
     sd = ak.to_numpy(top.jet_sdmass)
-    ax = axes[0, 0]
-    for k, name in enumerate(LABELS["top"]):
-        ax.hist(sd[label == k], bins=np.arange(0, 300, 7.5), histtype="step", density=True, lw=1.5,
-                label=f"{name} (peak {_peak(sd[label == k]):.0f} GeV)")
-    ax.axvline(172.5, color="grey", ls=":", lw=1)
-    ax.set(xlabel="soft-drop mass [GeV]", ylabel="density", title="top: R=0.8, pT 550-650 GeV")
-    ax.legend()
+    _hist_by_class(axes[0, 0], sd, label, "top", np.arange(0, 300, 7.5), lambda v, k: f"peak {_peak(v):.0f} GeV",
+                   xlabel="soft-drop mass [GeV]", title="top: R=0.8, pT 550-650 GeV")
+    axes[0, 0].axvline(172.5, color="grey", ls=":", lw=1)
     numbers["top"] = {
         "sdmass_peak_GeV": {name: _peak(sd[label == k]) for k, name in enumerate(LABELS["top"])},
         "median_tau32": {name: float(np.median(ratio(top.jet_tau3, top.jet_tau2)[label == k]))
@@ -68,12 +73,8 @@ def main() -> None:
     qg = trees["qg"]
     label = ak.to_numpy(qg.jet_label)
     n = ak.to_numpy(qg.jet_nparticles)
-    ax = axes[0, 1]
-    for k, name in enumerate(LABELS["qg"]):
-        ax.hist(n[label == k], bins=np.arange(0, 120, 3), histtype="step", density=True, lw=1.5,
-                label=f"{name} (mean {n[label == k].mean():.1f})")
-    ax.set(xlabel="constituents per jet", ylabel="density", title="q/g: R=0.4, pT 500-550 GeV")
-    ax.legend()
+    _hist_by_class(axes[0, 1], n, label, "qg", np.arange(0, 120, 3), lambda v, k: f"mean {v.mean():.1f}",
+                   xlabel="constituents per jet", title="q/g: R=0.4, pT 500-550 GeV")
     numbers["qg"] = {"mean_constituents": {name: float(n[label == k].mean()) for k, name in enumerate(LABELS["qg"])}}
 
     fl = trees["flavour"]
@@ -81,17 +82,14 @@ def main() -> None:
     sig = ip_significance(fl)
     n_sig = n_significant_tracks(fl)
     n_sv = n_displaced_vertices(fl, min_tracks=2)
-    ax, ax2 = axes[1, 0], axes[1, 1]
-    for k, name in enumerate(LABELS["flavour"]):
-        values = ak.to_numpy(ak.flatten(sig[label == k]))
-        ax.hist(np.clip(values, 0, 50), bins=np.linspace(0, 50, 51), histtype="step", density=True, lw=1.5,
-                label=f"{name} ({n_sig[label == k].mean():.2f} tracks/jet > 3 sigma)")
-        ax2.hist(n_sv[label == k], bins=np.arange(-0.5, 6.5, 1), histtype="step", density=True, lw=1.5,
-                 label=f"{name} ({(n_sv[label == k] >= 1).mean():.0%} with one or more)")
-    ax.set(xlabel="track |d0| / sigma(d0)", ylabel="density", yscale="log", title="flavour: tracks pT > 1 GeV")
-    ax.legend()
-    ax2.set(xlabel="truth displaced vertices with >= 2 tracks", ylabel="fraction of jets", title="flavour")
-    ax2.legend()
+    track_label = np.repeat(label, ak.to_numpy(ak.num(sig)))
+    _hist_by_class(axes[1, 0], np.clip(ak.to_numpy(ak.flatten(sig)), 0, 50), track_label, "flavour",
+                   np.linspace(0, 50, 51), lambda v, k: f"{n_sig[label == k].mean():.2f} tracks/jet > 3 sigma",
+                   xlabel="track |d0| / sigma(d0) (last bin: overflow)", yscale="log",
+                   title="flavour: tracks pT > 1 GeV")
+    _hist_by_class(axes[1, 1], n_sv, label, "flavour", np.arange(-0.5, 6.5, 1),
+                   lambda v, k: f"{(v >= 1).mean():.0%} with one or more",
+                   xlabel="truth displaced vertices with >= 2 tracks", title="flavour")
     numbers["flavour"] = {
         "tracks_per_jet_ip_significance_gt3": {name: float(n_sig[label == k].mean())
                                                for k, name in enumerate(LABELS["flavour"])},

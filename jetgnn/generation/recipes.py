@@ -95,6 +95,13 @@ class Recipe:
         return out
 
 
+_TTBAR = ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on")
+#: Z -> neutrinos recoiling against a 500-550 GeV jet (hard-process pT window a little wider than the jet's)
+_Z_TO_NUNU_500 = ("WeakZ0:gmZmode = 2", "23:onMode = off", "23:onIfAny = 12 14 16",
+                  "PhaseSpace:pTHatMin = 450.", "PhaseSpace:pTHatMax = 650.")
+#: no multiparton interactions, hard-process pT window around the 550-650 GeV jets
+_NO_MPI_600 = ("PartonLevel:MPI = off", "PhaseSpace:pTHatMin = 500.", "PhaseSpace:pTHatMax = 700.")
+
 _QG = Recipe(
     task="qg",
     radius=0.4,
@@ -106,32 +113,8 @@ _QG = Recipe(
     description="EnergyFlow-like quark/gluon jets: Z(->nu nu)+q and Z(->nu nu)+g, MPI on, R=0.4, "
     "leading jet pT 500-550 GeV, |y|<1.7",
     sources=(
-        Source(
-            "zq",
-            (
-                "WeakBosonAndParton:qg2gmZq = on",
-                "WeakZ0:gmZmode = 2",
-                "23:onMode = off",
-                "23:onIfAny = 12 14 16",
-                "PhaseSpace:pTHatMin = 450.",
-                "PhaseSpace:pTHatMax = 650.",
-            ),
-            {"q": 0.5},
-            kind="hard_parton",
-        ),
-        Source(
-            "zg",
-            (
-                "WeakBosonAndParton:qqbar2gmZg = on",
-                "WeakZ0:gmZmode = 2",
-                "23:onMode = off",
-                "23:onIfAny = 12 14 16",
-                "PhaseSpace:pTHatMin = 450.",
-                "PhaseSpace:pTHatMax = 650.",
-            ),
-            {"g": 0.5},
-            kind="hard_parton",
-        ),
+        Source("zq", ("WeakBosonAndParton:qg2gmZq = on", *_Z_TO_NUNU_500), {"q": 0.5}, kind="hard_parton"),
+        Source("zg", ("WeakBosonAndParton:qqbar2gmZg = on", *_Z_TO_NUNU_500), {"g": 0.5}, kind="hard_parton"),
     ),
 )
 
@@ -145,31 +128,9 @@ _TOP = Recipe(
     description="Top-tagging-reference-like jets at hadron level: hadronic ttbar vs QCD dijets, MPI off, "
     "R=0.8, pT 550-650 GeV, |eta|<2; a top jet contains the top and its three decay quarks within dR<0.8",
     sources=(
-        Source(
-            "ttbar",
-            (
-                "Top:gg2ttbar = on",
-                "Top:qqbar2ttbar = on",
-                "24:onMode = off",
-                "24:onIfAny = 1 2 3 4 5",
-                "PartonLevel:MPI = off",
-                "PhaseSpace:pTHatMin = 500.",
-                "PhaseSpace:pTHatMax = 700.",
-            ),
-            {"Tbqq": 0.5},
-            kind="top",
-        ),
-        Source(
-            "qcd",
-            (
-                "HardQCD:all = on",
-                "PartonLevel:MPI = off",
-                "PhaseSpace:pTHatMin = 500.",
-                "PhaseSpace:pTHatMax = 700.",
-            ),
-            {"QCD": 0.5},
-            kind="hard_parton",
-        ),
+        Source("ttbar", (*_TTBAR, "24:onMode = off", "24:onIfAny = 1 2 3 4 5", *_NO_MPI_600), {"Tbqq": 0.5},
+               kind="top"),
+        Source("qcd", ("HardQCD:all = on", *_NO_MPI_600), {"QCD": 0.5}, kind="hard_parton"),
     ),
 )
 
@@ -187,7 +148,7 @@ _FLAVOUR = Recipe(
     sources=(
         Source(
             "ttbar",
-            ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on"),
+            _TTBAR,
             {"b": 1 / 3, "c": 1 / 3, "light": 1 / 6},
             kind="flavour",
         ),
