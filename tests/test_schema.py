@@ -69,7 +69,11 @@ def test_generated_file_has_every_branch(generated_top):
         assert isinstance(tree, uproot.TTree)  # a classic TTree, not an RNTuple
         a = tree.arrays()
     _check_schema(a, "top")
-    assert np.array_equal(np.bincount(ak.to_numpy(a.jet_label)), [100, 100])
+    label = ak.to_numpy(a.jet_label)
+    assert np.array_equal(np.bincount(label), [100, 100])
+    # the physics validation holds on this small file too
+    sd = ak.to_numpy(a.jet_sdmass)
+    assert 150 <= np.median(sd[label == 1]) <= 200 and np.median(sd[label == 0]) < 60
     # progress and the closing summary went to stderr
     assert "jets/s" in proc.stderr and "Pythia total" in proc.stderr
 
