@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import glob
 import os
 
 import awkward as ak
 import numpy as np
-import uproot
 
 from jetgnn.errors import InputError
-from jetgnn.io.schema import LABELS, TREE_NAME
+from jetgnn.io.files import expand_paths, open_tree
+from jetgnn.io.schema import LABELS
 from jetgnn.validation import n_displaced_vertices, n_significant_tracks, ratio
 
 _SUMMARY_BRANCHES = ("jet_pt", "jet_mass", "jet_sdmass", "jet_tau1", "jet_tau2", "jet_tau3", "jet_nparticles",
                      "jet_label", "part_d0val", "part_d0err", "part_vtx_idx")
-
-
-def expand_paths(patterns) -> list[str]:
-    """Expand file names and globs; raise InputError naming a pattern that matches nothing."""
-    if isinstance(patterns, (str, os.PathLike)):
-        patterns = [patterns]
-    paths: list[str] = []
-    for pattern in patterns:
-        pattern = os.fspath(pattern)
-        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
-        if not matches:
-            raise InputError(f"no file matches {pattern!r}")
-        for path in matches:
-            if not os.path.isfile(path):
-                raise InputError(f"file not found: {path}")
-        paths.extend(matches)
-    return paths
 
 
 def detect_task(branches) -> str:
@@ -42,19 +24,9 @@ def detect_task(branches) -> str:
     raise InputError("no known label branches (label_g/label_q, label_QCD/label_Tbqq, label_light/label_c/label_b)")
 
 
-def _open_tree(path: str):
-    try:
-        fin = uproot.open(path)
-    except Exception as err:  # uproot raises several types for non-ROOT input
-        raise InputError(f"{path} is not a readable ROOT file ({err.__class__.__name__})") from None
-    if TREE_NAME not in fin:
-        raise InputError(f"{path} has no TTree named '{TREE_NAME}' (keys: {', '.join(fin.keys()) or 'none'})")
-    return fin[TREE_NAME]
-
-
 def summarize_file(path: str) -> list[dict]:
     """Per-class physics summary rows of one jetclass file."""
-    tree = _open_tree(path)
+    tree = open_tree(path)
     task = detect_task(tree.keys())
     missing = [b for b in _SUMMARY_BRANCHES if b not in tree.keys()]
     if missing:

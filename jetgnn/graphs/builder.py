@@ -1,0 +1,176 @@
+"""``build_graphs``: a chunk of jets -> one torch_geometric ``Batch``, vectorised over the whole chunk."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import torch
+import vector
+from torch_geometric.data import Batch
+
+from jetgnn.errors import InputError
+from jetgnn.graphs.edges import EDGE_METHODS, build_edges
+from jetgnn.graphs.features import EDGE_FEATURES, edge_features, node_feature_names, node_features
+from jetgnn.io.jets import Jets
+
+vector.register_awkward()
+
+#: per-jet globals always present in ``u`` (GeV, unscaled); jet_mass is recomputed from all constituents
+DEFAULT_GLOBALS = ("jet_pt", "jet_eta", "jet_mass", "jet_nparticles")
+#: derived globals that may be asked for besides any per-jet field of the input
+DERIVED_GLOBALS = {"jet_tau21": ("jet_tau2", "jet_tau1"), "jet_tau32": ("jet_tau3", "jet_tau2")}
+STANDARD_RADII = (0.4, 0.6, 0.8, 1.0, 1.2, 1.5)
+_OPTIONAL_NODE_FIELDS = ("part_charge", "part_isChargedHadron", "part_isNeutralHadron", "part_isPhoton",
+                         "part_isElectron", "part_isMuon", "part_d0val", "part_d0err", "part_dzval", "part_dzerr")
+
+
+def infer_jet_radius(jets) -> float:
+    """The jet radius: the smallest standard R (0.4, 0.6, 0.8, 1.0, 1.2, 1.5) within 5% of the constituents'
+    98% quantile of ΔR to the axis (jets clustered in rapidity have a few soft massive particles beyond R in eta).
+    """
+    arrays = jets.arrays if isinstance(jets, Jets) else jets
+    dr = ak.to_numpy(ak.flatten(np.hypot(arrays.part_deta, arrays.part_dphi)))
+    if len(dr) == 0:
+        return 0.4
+    q = float(np.quantile(dr, 0.98))
+    return next((r for r in STANDARD_RADII if q <= r * 1.05), STANDARD_RADII[-1])
+
+
+def _validate(edges, radius, k, max_particles):
+    if edges not in EDGE_METHODS:
+        raise InputError(f"edges must be one of {', '.join(EDGE_METHODS)}, got {edges!r}")
+    if radius is not None and (not isinstance(radius, (int, float)) or radius <= 0):
+        raise InputError(f"radius must be a positive number (radians), got {radius!r}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InputError(f"k must be a positive integer, got {k!r}")
+    if max_particles is not None and (isinstance(max_particles, bool) or not isinstance(max_particles, int)
+                                      or max_particles < 1):
+        raise InputError(f"max_particles must be a positive integer or None, got {max_particles!r}")
+
+
+def _globals(arrays, names, mass, counts_all) -> tuple[torch.Tensor, list[str]]:
+    fields = set(arrays.fields)
+    columns = []
+    for name in names:
+        if name == "jet_mass":
+            columns.append(mass)
+        elif name == "jet_nparticles":
+            columns.append(counts_all)
+        elif name in fields:
+            values = arrays[name]
+            if values.ndim != 1:
+                raise InputError(f"global {name!r} is not a per-jet field")
+            columns.append(ak.to_numpy(values))
+        elif name in DERIVED_GLOBALS and all(f in fields for f in DERIVED_GLOBALS[name]):
+            num, den = (ak.to_numpy(arrays[f]).astype(np.float64) for f in DERIVED_GLOBALS[name])
+            columns.append(np.divide(num, den, out=np.zeros_like(num), where=den > 0))
+        else:
+            per_jet = [f for f in arrays.fields if not f.startswith("part_")]
+            raise InputError(f"unknown global {name!r} (per-jet fields: {', '.join(per_jet)}; derived: "
+                             f"{', '.join(DERIVED_GLOBALS)})")
+    u = np.stack(columns, axis=1).astype(np.float32) if columns else np.zeros((len(counts_all), 0), np.float32)
+    return torch.from_numpy(u), list(names)
+
+
+def build_graphs(
+    jets,
+    edges: str = "delta_r",
+    radius: float | None = None,
+    k: int = 16,
+    max_particles: int | None = 128,
+    self_loops: bool = False,
+    globals: list[str] | tuple[str, ...] | None = None,  # noqa: A002 - the field's own word
+    scale: bool = True,
+    with_edge_features: bool = True,
+) -> Batch:
+    """Turn jets into one torch_geometric ``Batch`` of particle graphs (one graph per jet).
+
+    jets : Jets (or an awkward array with jetclass fields), e.g. ``jets[:1024]`` or an ``iter_jets`` chunk.
+    edges : "delta_r" (all pairs closer than ``radius`` in (eta, phi)) or "knn" (each particle's ``k``
+        nearest particles). radius : default the jet radius (:func:`infer_jet_radius`).
+    max_particles : keep the N hardest constituents (None: all). self_loops : add i -> i edges.
+    globals : per-jet globals beyond DEFAULT_GLOBALS (any per-jet field, e.g. "jet_sdmass", or "jet_tau21",
+        "jet_tau32"). scale : apply the standard node-feature scaling (NODE_SCALING).
+
+    Returns a Batch with
+      x [n_nodes, F] float32 (names ``x_names``), pos [n_nodes, 2] (deta, dphi; radians),
+      edge_index [2, n_edges] long, edge_attr [n_edges, 5] float32 (``edge_attr_names``),
+      u [n_jets, G] float32 (``u_names``; GeV, unscaled), y [n_jets] long (if labelled), batch, ptr,
+      and node targets ``vtx_idx`` / ``origin`` [n_nodes] long when the input has ``part_vtx_idx`` /
+      ``part_origin``. Jets with 0 or 1 constituent give graphs with 0 or 1 node and no edges.
+    """
+    _validate(edges, radius, k, max_particles)
+    arrays = jets.arrays if isinstance(jets, Jets) else jets
+    fields = set(arrays.fields)
+    for name in ("part_px", "part_py", "part_pz", "part_energy", "part_deta", "part_dphi", "jet_pt", "jet_energy"):
+        if name not in fields:
+            raise InputError(f"jets have no field {name!r}; read them with jetgnn.read_jets / iter_jets")
+    if radius is None:
+        radius = infer_jet_radius(arrays)
+    n_jets = len(arrays)
+
+    # jet mass from all constituents (vector), before truncation; float64 so that the order of the
+    # constituents does not change the rounding of E^2 - p^2
+    p4 = ak.zip({c: ak.values_astype(arrays[f], np.float64) for c, f in
+                 (("px", "part_px"), ("py", "part_py"), ("pz", "part_pz"), ("E", "part_energy"))},
+                with_name="Momentum4D")
+    total = ak.sum(p4, axis=1)
+    mass = np.sqrt(np.maximum(ak.to_numpy(total.tau2), 0.0))
+    counts_all = ak.to_numpy(ak.num(arrays.part_px, axis=1))
+
+    # the N hardest constituents
+    node_fields = ["part_px", "part_py", "part_pz", "part_energy", "part_deta", "part_dphi"]
+    node_fields += [f for f in (*_OPTIONAL_NODE_FIELDS, "part_vtx_idx", "part_origin") if f in fields]
+    parts = arrays[node_fields]
+    pt = np.hypot(parts.part_px, parts.part_py)
+    if not ak.all(pt[:, 1:] <= pt[:, :-1]):
+        parts = parts[ak.argsort(pt, axis=1, ascending=False, stable=True)]
+    if max_particles is not None:
+        parts = parts[:, :max_particles]
+    counts = ak.to_numpy(ak.num(parts.part_px, axis=1)).astype(np.int64)
+    flat = {name: ak.to_numpy(ak.flatten(parts[name])) for name in node_fields}
+    flat.update({"px": flat.pop("part_px"), "py": flat.pop("part_py"), "pz": flat.pop("part_pz"),
+                 "energy": flat.pop("part_energy"), "deta": flat.pop("part_deta"), "dphi": flat.pop("part_dphi")})
+
+    x_names = node_feature_names(fields)
+    jet_pt = np.repeat(ak.to_numpy(arrays.jet_pt), counts)
+    jet_energy = np.repeat(ak.to_numpy(arrays.jet_energy), counts)
+    x = node_features(flat, jet_pt, jet_energy, x_names, scale)
+    deta = torch.from_numpy(flat["deta"].astype(np.float32))
+    dphi = torch.from_numpy(flat["dphi"].astype(np.float32))
+    pos = torch.stack([deta, dphi], dim=1)
+
+    edge_index, edge_ptr = build_edges(deta, dphi, counts, edges, float(radius), k, self_loops)
+    data = {"x": x, "pos": pos, "edge_index": edge_index}
+    if with_edge_features:
+        node_kin = {name: torch.from_numpy(np.ascontiguousarray(flat[name], dtype=np.float32))
+                    for name in ("px", "py", "pz", "energy")}
+        node_kin.update(deta=deta, dphi=dphi, pt=torch.hypot(node_kin["px"], node_kin["py"]))
+        data["edge_attr"] = edge_features(edge_index[0], edge_index[1], node_kin)
+    u, u_names = _globals(arrays, list(dict.fromkeys([*DEFAULT_GLOBALS, *(globals or [])])), mass, counts_all)
+    data["u"] = u
+    if "jet_label" in fields:
+        data["y"] = torch.from_numpy(ak.to_numpy(arrays.jet_label).astype(np.int64))
+    for name in ("vtx_idx", "origin"):
+        if f"part_{name}" in flat:
+            data[name] = torch.from_numpy(flat[f"part_{name}"].astype(np.int64))
+
+    ptr = torch.zeros(n_jets + 1, dtype=torch.long)
+    torch.cumsum(torch.from_numpy(counts), 0, out=ptr[1:])
+    batch = Batch(**data)
+    batch.batch = torch.repeat_interleave(torch.arange(n_jets), torch.from_numpy(counts))
+    batch.ptr = ptr
+    graph_slices = torch.arange(n_jets + 1)
+    node_keys = [key for key in ("x", "pos", "vtx_idx", "origin") if key in data]
+    batch._slice_dict = {**{key: ptr for key in node_keys}, "edge_index": edge_ptr,
+                         **({"edge_attr": edge_ptr} if "edge_attr" in data else {}),
+                         "u": graph_slices, **({"y": graph_slices} if "y" in data else {})}
+    zeros = torch.zeros(n_jets, dtype=torch.long)
+    batch._inc_dict = {**{key: zeros for key in batch._slice_dict}, "edge_index": ptr[:-1]}
+    batch._num_graphs = n_jets
+    batch.x_names = x_names
+    batch.edge_attr_names = list(EDGE_FEATURES) if with_edge_features else []
+    batch.u_names = u_names
+    batch.graph_config = {"edges": edges, "radius": float(radius), "k": k, "max_particles": max_particles,
+                          "self_loops": self_loops, "scale": scale}
+    return batch

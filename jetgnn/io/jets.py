@@ -1,0 +1,85 @@
+"""``Jets``: an awkward-backed collection of jets in jetclass field names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import awkward as ak
+import numpy as np
+
+
+class Jets:
+    """A collection of jets: one awkward record per jet with jetclass field names (SPEC §2).
+
+    ``part_*`` fields are jagged (one value per constituent), ``jet_*`` / ``aux_*`` fields are per jet and
+    ``jet_label`` (if the input had labels) is the class index; ``label_names`` gives the class names.
+    Slicing (``jets[:1024]``, boolean masks, index arrays) returns Jets; ``jets["jet_mass"]`` returns a field;
+    ``len(jets)`` is the number of jets; :func:`concatenate` joins collections.
+    ``summary`` counts what the reader saw (jets read, dropped for non-finite values, empty, single-particle).
+    """
+
+    __slots__ = ("arrays", "label_names", "summary")
+
+    def __init__(self, arrays: ak.Array, label_names: Sequence[str] | None = None, summary: dict | None = None):
+        self.arrays = arrays
+        self.label_names = list(label_names) if label_names is not None else None
+        self.summary = dict(summary or {})
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+    @property
+    def fields(self) -> list[str]:
+        return self.arrays.fields
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.arrays.fields
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self.arrays[name]
+        except Exception:
+            raise AttributeError(f"Jets has no field {name!r} (fields: {', '.join(self.arrays.fields)})") from None
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            if key not in self.arrays.fields:
+                raise KeyError(f"Jets has no field {key!r} (fields: {', '.join(self.arrays.fields)})")
+            return self.arrays[key]
+        if isinstance(key, (int, np.integer)):
+            key = slice(int(key), int(key) + 1 if key != -1 else None)
+        return Jets(self.arrays[key], self.label_names)
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """Class index per jet (int64 numpy), or None without labels."""
+        return ak.to_numpy(self.arrays.jet_label).astype(np.int64) if "jet_label" in self.arrays.fields else None
+
+    @property
+    def n_particles(self) -> np.ndarray:
+        return ak.to_numpy(ak.num(self.arrays.part_px, axis=1))
+
+    def __repr__(self) -> str:
+        labels = f", classes {self.label_names}" if self.label_names else ""
+        return f"<Jets: {len(self)} jets{labels}; fields {', '.join(self.arrays.fields)}>"
+
+
+def concatenate(collections: Sequence[Jets]) -> Jets:
+    """Join Jets collections with the same fields and classes into one."""
+    collections = list(collections)
+    if not collections:
+        raise ValueError("concatenate needs at least one Jets collection")
+    first = collections[0]
+    for other in collections[1:]:
+        if other.fields != first.fields:
+            raise ValueError(f"cannot concatenate Jets with different fields: {first.fields} vs {other.fields}")
+        if other.label_names != first.label_names:
+            raise ValueError(f"cannot concatenate Jets with different classes: {first.label_names} vs "
+                             f"{other.label_names}")
+    summary: dict = {}
+    for c in collections:
+        for k, v in c.summary.items():
+            summary[k] = summary.get(k, 0) + v
+    return Jets(ak.concatenate([c.arrays for c in collections]), first.label_names, summary)
