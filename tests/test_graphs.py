@@ -78,7 +78,8 @@ def test_jet_mass_global_matches_branch(top):
     batch = jetgnn.build_graphs(top)
     mass = batch.u[:, batch.u_names.index("jet_mass")].numpy()
     np.testing.assert_allclose(mass, ak.to_numpy(top.jet_mass), rtol=0.01)
-    assert batch.u[:, batch.u_names.index("jet_nparticles")].numpy().tolist() == ak.to_numpy(top.jet_nparticles).tolist()
+    multiplicity = batch.u[:, batch.u_names.index("jet_nparticles")].numpy()
+    assert multiplicity.tolist() == ak.to_numpy(top.jet_nparticles).tolist()
 
 
 def test_configured_globals(top):

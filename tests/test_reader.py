@@ -15,7 +15,8 @@ from .conftest import BUNDLED
 
 def _write(path, branches: dict, tree="tree"):
     with uproot.recreate(path) as fout:
-        fout.mktree(tree, {k: (v.type if isinstance(v, ak.Array) else np.asarray(v).dtype) for k, v in branches.items()})
+        types = {k: (v.type if isinstance(v, ak.Array) else np.asarray(v).dtype) for k, v in branches.items()}
+        fout.mktree(tree, types)
         fout[tree].extend(branches)
     return path
 
@@ -61,7 +62,7 @@ def test_globs_and_many_files():
     jets = jetgnn.read_jets([str(BUNDLED["top"]), str(BUNDLED["top"])])
     assert len(jets) == 4000
     with pytest.raises(ValueError, match="different classes"):
-        jetgnn.concatenate([jetgnn.read_jets(BUNDLED["top"], entry_stop=2), jetgnn.read_jets(BUNDLED["qg"], entry_stop=2)])
+        jetgnn.concatenate([jetgnn.read_jets(BUNDLED[task], entry_stop=2) for task in ("top", "qg")])
 
 
 def test_iter_jets_chunks_cover_the_file():
@@ -143,7 +144,8 @@ def test_missing_tree(tmp_path):
 
 def test_missing_branch_is_named_with_the_available_ones(tmp_path):
     path = _write(tmp_path / "x.root", _handmade(), tree="events")
-    with pytest.raises(InputError, match=r"branch 'pfc_m' .* not found in tree 'events' \(available: .*pfc_pt.*pfc_eta"):
+    message = r"branch 'pfc_m' .* not found in tree 'events' \(available: .*pfc_pt.*pfc_eta"
+    with pytest.raises(InputError, match=message):
         jetgnn.read_jets(path, mapping=MAPPING.replace("energy: pfc_e", "energy: pfc_m"))
     with pytest.raises(InputError, match="'part_px' not found .* pass a mapping"):
         jetgnn.read_jets(path, tree="events")
