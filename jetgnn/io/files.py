@@ -35,7 +35,8 @@ def open_tree(path: str, tree_name: str | None = None):
     try:
         fin = uproot.open(path)
     except Exception as err:  # uproot raises several types for non-ROOT input
-        raise InputError(f"{path} is not a readable ROOT file ({err.__class__.__name__}: {err})"[:300]) from None
+        detail = " ".join(str(err).split())[:160]  # uproot's messages span several lines
+        raise InputError(f"{path} is not a readable ROOT file ({err.__class__.__name__}: {detail})") from None
     trees = [k.split(";")[0] for k, cls in fin.classnames().items() if cls in ("TTree", "ROOT::RNTuple")]
     name = tree_name
     if name is None:
