@@ -17,6 +17,8 @@ import os
 import awkward as ak
 import numpy as np
 
+from jetgnn.utils.arrays import segment_ranges
+
 
 @contextlib.contextmanager
 def silence_stdout():
@@ -46,15 +48,6 @@ def _mass(px, py, pz, energy):
     return np.sqrt(np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0))
 
 
-def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ranges [starts[i], starts[i] + lengths[i]) as one flat index array."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.cumsum(lengths) - lengths
-    return np.repeat(starts - offsets, lengths) + np.arange(total)
-
-
 def softdrop_mass(px, py, pz, energy, counts, z_cut: float = 0.1, max_depth: int = 1000) -> np.ndarray:
     """Soft-drop (beta = 0) groomed mass in GeV of every jet.
 
@@ -78,7 +71,7 @@ def softdrop_mass(px, py, pz, energy, counts, z_cut: float = 0.1, max_depth: int
             one = single & (counts == 1)
             groomed[index[one]] = _mass(*p4[:, starts[one]])
             groomed[index[single & (counts == 0)]] = 0.0
-            keep = _segments(starts[~single], counts[~single])
+            keep = segment_ranges(starts[~single], counts[~single])
             p4, counts, index = p4[:, keep], counts[~single], index[~single]
         if len(counts) == 0:
             break
@@ -99,7 +92,7 @@ def softdrop_mass(px, py, pz, energy, counts, z_cut: float = 0.1, max_depth: int
         failed = np.flatnonzero(~passed)
         harder = np.argmax(pt[failed], axis=1)
         lengths = n_members[failed, harder]
-        local = flat_members[_segments(member_starts[failed, harder], lengths)]
+        local = flat_members[segment_ranges(member_starts[failed, harder], lengths)]
         jet_starts = np.cumsum(counts) - counts
         p4 = p4[:, local + np.repeat(jet_starts[failed], lengths)]
         counts, index = lengths, index[failed]

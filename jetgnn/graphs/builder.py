@@ -5,15 +5,15 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 import torch
-import vector
 from torch_geometric.data import Batch
 
 from jetgnn.errors import InputError
+from jetgnn.graphs.batching import make_batch
 from jetgnn.graphs.edges import EDGE_METHODS, build_edges
 from jetgnn.graphs.features import EDGE_FEATURES, edge_features, node_feature_names, node_features
 from jetgnn.io.jets import Jets
-
-vector.register_awkward()
+from jetgnn.kinematics import constituent_sum
+from jetgnn.kinematics import mass as jet_mass
 
 #: per-jet globals always present in ``u`` (GeV, unscaled); jet_mass is recomputed from all constituents
 DEFAULT_GLOBALS = ("jet_pt", "jet_eta", "jet_mass", "jet_nparticles")
@@ -107,15 +107,10 @@ def build_graphs(
             raise InputError(f"jets have no field {name!r}; read them with jetgnn.read_jets / iter_jets")
     if radius is None:
         radius = infer_jet_radius(arrays)
-    n_jets = len(arrays)
 
     # jet mass from all constituents (vector), before truncation; float64 so that the order of the
     # constituents does not change the rounding of E^2 - p^2
-    p4 = ak.zip({c: ak.values_astype(arrays[f], np.float64) for c, f in
-                 (("px", "part_px"), ("py", "part_py"), ("pz", "part_pz"), ("E", "part_energy"))},
-                with_name="Momentum4D")
-    total = ak.sum(p4, axis=1)
-    mass = np.sqrt(np.maximum(ak.to_numpy(total.tau2), 0.0))
+    mass = jet_mass(constituent_sum(arrays.part_px, arrays.part_py, arrays.part_pz, arrays.part_energy))
     counts_all = ak.to_numpy(ak.num(arrays.part_px, axis=1))
 
     # the N hardest constituents
@@ -155,22 +150,11 @@ def build_graphs(
         if f"part_{name}" in flat:
             data[name] = torch.from_numpy(flat[f"part_{name}"].astype(np.int64))
 
-    ptr = torch.zeros(n_jets + 1, dtype=torch.long)
-    torch.cumsum(torch.from_numpy(counts), 0, out=ptr[1:])
-    batch = Batch(**data)
-    batch.batch = torch.repeat_interleave(torch.arange(n_jets), torch.from_numpy(counts))
-    batch.ptr = ptr
-    graph_slices = torch.arange(n_jets + 1)
-    node_keys = [key for key in ("x", "pos", "vtx_idx", "origin") if key in data]
-    batch._slice_dict = {**{key: ptr for key in node_keys}, "edge_index": edge_ptr,
-                         **({"edge_attr": edge_ptr} if "edge_attr" in data else {}),
-                         "u": graph_slices, **({"y": graph_slices} if "y" in data else {})}
-    zeros = torch.zeros(n_jets, dtype=torch.long)
-    batch._inc_dict = {**{key: zeros for key in batch._slice_dict}, "edge_index": ptr[:-1]}
-    batch._num_graphs = n_jets
-    batch.x_names = x_names
-    batch.edge_attr_names = list(EDGE_FEATURES) if with_edge_features else []
-    batch.u_names = u_names
-    batch.graph_config = {"edges": edges, "radius": float(radius), "k": k, "max_particles": max_particles,
-                          "self_loops": self_loops, "scale": scale}
-    return batch
+    meta = {
+        "x_names": x_names,
+        "edge_attr_names": list(EDGE_FEATURES) if with_edge_features else [],
+        "u_names": u_names,
+        "graph_config": {"edges": edges, "radius": float(radius), "k": k, "max_particles": max_particles,
+                         "self_loops": self_loops, "scale": scale},
+    }
+    return make_batch(data, counts, torch.diff(edge_ptr), meta)

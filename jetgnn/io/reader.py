@@ -18,6 +18,8 @@ from jetgnn.errors import InputError
 from jetgnn.io.files import expand_paths, open_tree
 from jetgnn.io.jets import Jets, concatenate
 from jetgnn.io.mapping import BranchMapping, jetclass_mapping, load_mapping
+from jetgnn.kinematics import constituent_sum
+from jetgnn.kinematics import mass as kinematics_mass
 
 vector.register_awkward()
 
@@ -154,37 +156,39 @@ def _standardise(raw, mapping: BranchMapping, path: str, entry_offset: int, on_i
         labels = labels[keep] if labels is not None else None
 
     if mapping.momentum == "cartesian":
-        p4 = ak.zip({"px": cols["px"], "py": cols["py"], "pz": cols["pz"], "E": cols["energy"]},
-                    with_name="Momentum4D")
+        px, py, pz = cols["px"], cols["py"], cols["pz"]
+        p4 = None
     else:
         p4 = ak.zip({"pt": cols["pt"], "eta": cols["eta"], "phi": cols["phi"], "E": cols["energy"]},
                     with_name="Momentum4D")
+        px, py, pz = p4.px, p4.py, p4.pz
     out: dict[str, ak.Array | np.ndarray] = {
-        "part_px": ak.values_astype(p4.px, np.float32),
-        "part_py": ak.values_astype(p4.py, np.float32),
-        "part_pz": ak.values_astype(p4.pz, np.float32),
+        "part_px": ak.values_astype(px, np.float32),
+        "part_py": ak.values_astype(py, np.float32),
+        "part_pz": ak.values_astype(pz, np.float32),
         "part_energy": ak.values_astype(cols["energy"], np.float32),
     }
-    jet = ak.sum(p4, axis=1)  # E-scheme sum of the constituents (vector)
-    counts = ak.to_numpy(ak.num(p4, axis=1))
-    has = counts > 0
-    computed = {
-        "pt": ak.to_numpy(jet.pt),
-        "eta": np.where(has, np.nan_to_num(ak.to_numpy(jet.eta)), 0.0),
-        "phi": np.where(has, ak.to_numpy(jet.phi), 0.0),
-        "energy": ak.to_numpy(jet.E),
-        "mass": np.sqrt(np.maximum(ak.to_numpy(jet.tau2), 0.0)),
-        "nparticles": counts,
-    }
-    for key, values in computed.items():
-        out[f"jet_{key}"] = np.asarray(jet_raw.get(key, values))
-    out["jet_nparticles"] = np.asarray(out["jet_nparticles"]).astype(np.int32)
-    for key, dtype in (("pt", np.float32), ("eta", np.float32), ("phi", np.float32), ("energy", np.float32),
-                       ("mass", np.float32)):
-        out[f"jet_{key}"] = out[f"jet_{key}"].astype(dtype)
+    counts = ak.to_numpy(ak.num(px, axis=1))
+    missing = [key for key in ("pt", "eta", "phi", "energy", "mass") if key not in jet_raw]
+    if missing:  # recompute what the file lacks from the constituents (vector, float64)
+        jet = constituent_sum(px, py, pz, cols["energy"])
+        has = counts > 0
+        computed = {
+            "pt": jet.pt,
+            "eta": np.where(has, np.nan_to_num(np.asarray(jet.eta)), 0.0),
+            "phi": np.where(has, jet.phi, 0.0),
+            "energy": jet.E,
+            "mass": kinematics_mass(jet),
+        }
+        jet_raw = {**{key: computed[key] for key in missing}, **jet_raw}
+    for key in ("pt", "eta", "phi", "energy", "mass"):
+        out[f"jet_{key}"] = np.asarray(jet_raw[key]).astype(np.float32)
+    out["jet_nparticles"] = np.asarray(jet_raw.get("nparticles", counts)).astype(np.int32)
     if "deta" in cols and "dphi" in cols:
         out["part_deta"], out["part_dphi"] = cols["deta"], cols["dphi"]
     else:
+        if p4 is None:
+            p4 = ak.zip({"px": px, "py": py, "pz": pz, "E": cols["energy"]}, with_name="Momentum4D")
         out["part_deta"] = ak.values_astype(p4.eta - out["jet_eta"], np.float32)
         out["part_dphi"] = ak.values_astype((p4.phi - out["jet_phi"] + np.pi) % (2 * np.pi) - np.pi, np.float32)
     for key, values in cols.items():
@@ -244,6 +248,15 @@ def iter_jets(paths, step_size: int = 100_000, mapping=None, *, tree: str | None
         for raw in t.iterate(expressions, aliases=aliases, step_size=step_size, library="ak"):
             yield _standardise(raw, resolved, path, offset, on_invalid)
             offset += len(raw)
+
+
+def read_entries(path: str, entry_start: int, entry_stop: int, mapping=None, *, tree: str | None = None,
+                 on_invalid: str = "raise") -> Jets:
+    """Jets of entries [entry_start, entry_stop) of one file (the unit of work of streaming datasets)."""
+    _check_policy(on_invalid)
+    t, resolved, expressions, aliases = _prepare(path, load_mapping(mapping) if mapping is not None else None, tree)
+    raw = t.arrays(expressions, aliases=aliases, entry_start=entry_start, entry_stop=entry_stop, library="ak")
+    return _standardise(raw, resolved, path, entry_start, on_invalid)
 
 
 def read_jets(paths, mapping=None, *, tree: str | None = None, on_invalid: str = "raise",

@@ -1,0 +1,56 @@
+"""In-memory dataset: graphs built once, shuffled batches every epoch."""
+
+from __future__ import annotations
+
+import numpy as np
+from torch.utils.data import IterableDataset
+
+from jetgnn.datasets.common import balanced_subset, batch_slices, check_graph_kwargs, check_positive
+from jetgnn.graphs.batching import concat_batches, select_graphs
+from jetgnn.graphs.builder import build_graphs
+from jetgnn.io.jets import Jets
+from jetgnn.io.reader import iter_jets
+
+
+class InMemoryGraphDataset(IterableDataset):
+    """All jets of ``source`` as graphs in memory, served as shuffled Batches of ``batch_size`` jets.
+
+    source : Jets, or ROOT paths/globs (read in chunks of ``step_size`` with ``mapping``).
+    balance : keep as many jets per class as the rarest class has (chosen once, with ``seed``).
+    graph_kwargs : passed to :func:`jetgnn.build_graphs` (edges, radius, k, max_particles, ...).
+    Each pass over the dataset is one epoch; call :meth:`set_epoch` (Lightning does via the sampler hook
+    of our training loop) or rely on the internal counter for a new order every epoch.
+    """
+
+    def __init__(self, source, batch_size: int = 256, shuffle: bool = True, drop_last: bool = False,
+                 balance: bool = False, seed: int = 0, mapping=None, step_size: int = 50_000, **graph_kwargs):
+        super().__init__()
+        self.batch_size = check_positive("batch_size", batch_size)
+        self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
+        self.graph_kwargs = check_graph_kwargs(graph_kwargs)
+        chunks = [source] if isinstance(source, Jets) else iter_jets(source, step_size=step_size, mapping=mapping)
+        batches = [build_graphs(chunk, **self.graph_kwargs) for chunk in chunks if len(chunk)]
+        self.graphs = concat_batches(batches)
+        self.label_names = source.label_names if isinstance(source, Jets) else None
+        self.index = np.arange(self.graphs.num_graphs)
+        if balance and "y" in self.graphs:
+            self.index = balanced_subset(self.graphs.y.numpy(), np.random.default_rng(seed))
+        self.epoch = 0
+
+    @property
+    def num_jets(self) -> int:
+        return len(self.index)
+
+    def __len__(self) -> int:
+        return len(batch_slices(len(self.index), self.batch_size, self.drop_last))
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        order = self.index
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(self.index)
+        self.epoch += 1
+        for part in batch_slices(len(order), self.batch_size, self.drop_last):
+            yield select_graphs(self.graphs, order[part])

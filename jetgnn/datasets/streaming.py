@@ -1,0 +1,136 @@
+"""Streaming dataset over ROOT files: bounded memory, shuffling buffer, sharding, balancing, cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from jetgnn import __version__
+from jetgnn.datasets.common import balanced_subset, batch_slices, check_graph_kwargs, check_positive
+from jetgnn.graphs.batching import batch_from_dict, batch_to_dict, concat_batches, select_graphs
+from jetgnn.graphs.builder import build_graphs
+from jetgnn.io.files import expand_paths, open_tree
+from jetgnn.io.mapping import load_mapping
+from jetgnn.io.reader import read_entries
+
+
+def _shard() -> tuple[int, int]:
+    """(index, count) of this reader among all DDP ranks x DataLoader workers."""
+    rank, world = 0, 1
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    info = get_worker_info()
+    worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+    return rank * workers + worker, world * workers
+
+
+class StreamingGraphDataset(IterableDataset):
+    """Batches of graphs streamed from ROOT files with memory bounded by ``shuffle_buffer`` jets.
+
+    Files are cut into units of ``step_size`` entries; every epoch the units are shuffled (seed + epoch) and
+    dealt round-robin to the DDP ranks x DataLoader workers, so each jet is read once per epoch by one
+    reader. Built graphs go into a buffer of about ``shuffle_buffer`` jets that is shuffled before batches of
+    ``batch_size`` are drawn from it. ``balance`` keeps, per unit, as many jets per class as the rarest class
+    has. ``cache_dir`` stores each unit's built graphs (keyed by file, size, mtime, entry range, mapping and
+    graph options), so later epochs skip ROOT reading and graph building; cache files load with
+    ``torch.load(weights_only=True)``.
+    """
+
+    def __init__(self, paths, batch_size: int = 256, step_size: int = 10_000, shuffle_buffer: int = 50_000,
+                 shuffle: bool = True, balance: bool = False, cache_dir=None, seed: int = 0, mapping=None,
+                 drop_last: bool = False, on_invalid: str = "raise", **graph_kwargs):
+        super().__init__()
+        self.paths = expand_paths(paths)
+        self.batch_size = check_positive("batch_size", batch_size)
+        self.step_size = check_positive("step_size", step_size)
+        self.shuffle_buffer = check_positive("shuffle_buffer", shuffle_buffer)
+        self.shuffle, self.balance, self.seed, self.drop_last = shuffle, balance, seed, drop_last
+        self.on_invalid = on_invalid
+        self.mapping = load_mapping(mapping) if mapping is not None else None
+        self.graph_kwargs = check_graph_kwargs(graph_kwargs)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        if self.cache_dir is not None:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.units = []
+        for path in self.paths:
+            n = open_tree(path, self.mapping.tree if self.mapping else None).num_entries
+            self.units += [(path, start, min(start + self.step_size, n)) for start in range(0, n, self.step_size)]
+        self.num_jets = sum(stop - start for _, start, stop in self.units)
+        self.epoch = 0
+        self.stats = {"units_read": 0, "units_from_cache": 0}
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    # -- one unit: ROOT entries -> Batch (or from the cache) ------------------------------------------
+    def _cache_path(self, path: str, start: int, stop: int) -> Path:
+        stat = os.stat(path)
+        key = json.dumps({"file": os.path.abspath(path), "size": stat.st_size, "mtime": stat.st_mtime_ns,
+                          "range": [start, stop], "graph": self.graph_kwargs, "balance": self.balance,
+                          "seed": self.seed, "mapping": repr(self.mapping), "version": __version__},
+                         sort_keys=True, default=str)
+        return self.cache_dir / f"{hashlib.sha1(key.encode()).hexdigest()}.pt"
+
+    def _load_unit(self, path: str, start: int, stop: int):
+        cache = self._cache_path(path, start, stop) if self.cache_dir is not None else None
+        if cache is not None and cache.exists():
+            self.stats["units_from_cache"] += 1
+            return batch_from_dict(torch.load(cache, weights_only=True))
+        jets = read_entries(path, start, stop, self.mapping, on_invalid=self.on_invalid)
+        if self.balance and "jet_label" in jets:
+            jets = jets[balanced_subset(jets.labels, np.random.default_rng([self.seed, start, len(path)]))]
+        batch = build_graphs(jets, **self.graph_kwargs) if len(jets) else None
+        self.stats["units_read"] += 1
+        if cache is not None and batch is not None:
+            fd, tmp = tempfile.mkstemp(dir=self.cache_dir, suffix=".tmp")
+            os.close(fd)
+            torch.save(batch_to_dict(batch), tmp)
+            os.replace(tmp, cache)
+        return batch
+
+    # -- iteration ------------------------------------------------------------------------------------
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        self.epoch += 1
+        order = rng.permutation(len(self.units)) if self.shuffle else np.arange(len(self.units))
+        index, count = _shard()
+        mine = [self.units[i] for i in order[index::count]]
+        buffer, buffered = [], 0
+        for unit in mine:
+            batch = self._load_unit(*unit)
+            if batch is None:
+                continue
+            buffer.append(batch)
+            buffered += batch.num_graphs
+            if buffered >= self.shuffle_buffer:
+                leftover = yield from self._drain(buffer, rng, keep_remainder=True)
+                buffer = [leftover] if leftover is not None else []
+                buffered = leftover.num_graphs if leftover is not None else 0
+        if buffer:
+            yield from self._drain(buffer, rng, keep_remainder=False)
+
+    def _drain(self, buffer, rng, keep_remainder: bool):
+        pool = concat_batches(buffer)
+        n = pool.num_graphs
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        parts = batch_slices(n, self.batch_size, drop_last=keep_remainder or self.drop_last)
+        for part in parts:
+            yield select_graphs(pool, order[part])
+        used = parts[-1].stop if parts else 0
+        if keep_remainder and used < n:
+            return select_graphs(pool, order[used:])
+        return None
+
+    def __len__(self) -> int:
+        """Approximate number of batches per epoch for a single reader (exact without balancing)."""
+        if self.balance:
+            raise TypeError("the number of batches of a balanced streaming dataset is only known after reading")
+        return -(-self.num_jets // self.batch_size)
+
