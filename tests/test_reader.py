@@ -189,3 +189,30 @@ def test_mapping_yaml_errors(tmp_path, text, match):
     (tmp_path / "m.yaml").write_text(text)
     with pytest.raises(InputError, match=match):
         jetgnn.load_mapping(tmp_path / "m.yaml")
+
+
+def test_hand_made_jetclass_file_round_trips_exactly(tmp_path):
+    """A jetclass file written directly with uproot from hand-made arrays reads back value for value."""
+    rng = np.random.default_rng(5)
+    counts = [4, 1, 0, 3]
+    part = {name: ak.unflatten(rng.normal(size=sum(counts)).astype(np.float32), counts)
+            for name in ("px", "py", "pz", "deta", "dphi")}
+    part["energy"] = ak.unflatten((10 + rng.random(sum(counts))).astype(np.float32), counts)
+    part["charge"] = ak.unflatten(rng.integers(-1, 2, sum(counts)).astype(np.int32), counts)
+    jets = {"jet_pt": np.array([50, 60, 0, 70], np.float32), "jet_eta": np.array([0.1, -1, 0, 2], np.float32),
+            "jet_phi": np.array([1, 2, 0, -3], np.float32), "jet_energy": np.array([80, 90, 0, 95], np.float32),
+            "jet_mass": np.array([5, 0.1, 0, 9], np.float32), "jet_nparticles": np.array(counts, np.int32),
+            "label_QCD": np.array([1, 0, 1, 0], np.int32), "label_Tbqq": np.array([0, 1, 0, 1], np.int32)}
+    with uproot.recreate(tmp_path / "hand.root") as fout:
+        fout.mktree("tree", {**{k: v.dtype for k, v in jets.items()}, "part": ak.zip(part).type})
+        fout["tree"].extend({**jets, "part": ak.zip(part)})
+    read = jetgnn.read_jets(tmp_path / "hand.root")
+    assert read.label_names == ["QCD", "Tbqq"] and read.labels.tolist() == [0, 1, 0, 1]
+    for name, values in part.items():
+        assert ak.to_list(read[f"part_{name}"]) == ak.to_list(values), name
+    for name, values in jets.items():
+        if name.startswith("jet_"):
+            assert read[name].to_numpy().tolist() == values.tolist(), name
+    assert read.summary["n_empty"] == 1 and read.summary["n_single"] == 1
+    batch = jetgnn.build_graphs(read, radius=0.4)
+    assert batch.num_graphs == 4 and batch.ptr.tolist() == [0, 4, 5, 5, 8]

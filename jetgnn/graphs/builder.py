@@ -48,6 +48,27 @@ def _validate(edges, radius, k, max_particles):
         raise InputError(f"max_particles must be a positive integer or None, got {max_particles!r}")
 
 
+def _hardest_first(flat: dict[str, np.ndarray], counts: np.ndarray, max_particles: int | None):
+    """Order each jet's nodes by decreasing pT (stable; skipped when already so) and keep the first N.
+
+    flat : per-node arrays of all jets (nodes of jet j contiguous); counts : nodes per jet.
+    Returns the reordered, truncated arrays and the new counts.
+    """
+    pt = np.hypot(flat["px"], flat["py"])
+    starts = np.cumsum(counts) - counts
+    owner = np.repeat(np.arange(len(counts)), counts)
+    first = np.zeros(len(pt), dtype=bool)
+    first[starts[counts > 0]] = True
+    if not np.all((pt[1:] <= pt[:-1]) | first[1:]):
+        order = np.lexsort((-pt, owner))  # by jet, then decreasing pT; stable for ties
+        flat = {name: values[order] for name, values in flat.items()}
+    if max_particles is not None and counts.max(initial=0) > max_particles:
+        keep = (np.arange(len(pt)) - starts[owner]) < max_particles
+        flat = {name: values[keep] for name, values in flat.items()}
+        counts = np.minimum(counts, max_particles)
+    return flat, counts
+
+
 def _globals(arrays, names, mass, counts_all) -> tuple[torch.Tensor, list[str]]:
     fields = set(arrays.fields)
     columns = []
@@ -116,32 +137,25 @@ def build_graphs(
     # the N hardest constituents
     node_fields = ["part_px", "part_py", "part_pz", "part_energy", "part_deta", "part_dphi"]
     node_fields += [f for f in (*_OPTIONAL_NODE_FIELDS, "part_vtx_idx", "part_origin") if f in fields]
-    parts = arrays[node_fields]
-    pt = np.hypot(parts.part_px, parts.part_py)
-    if not ak.all(pt[:, 1:] <= pt[:, :-1]):
-        parts = parts[ak.argsort(pt, axis=1, ascending=False, stable=True)]
-    if max_particles is not None:
-        parts = parts[:, :max_particles]
-    counts = ak.to_numpy(ak.num(parts.part_px, axis=1)).astype(np.int64)
-    flat = {name: ak.to_numpy(ak.flatten(parts[name])) for name in node_fields}
+    flat = {name: ak.to_numpy(ak.flatten(arrays[name])) for name in node_fields}
     flat.update({"px": flat.pop("part_px"), "py": flat.pop("part_py"), "pz": flat.pop("part_pz"),
                  "energy": flat.pop("part_energy"), "deta": flat.pop("part_deta"), "dphi": flat.pop("part_dphi")})
+    flat, counts = _hardest_first(flat, counts_all.astype(np.int64), max_particles)
 
     x_names = node_feature_names(fields)
     jet_pt = np.repeat(ak.to_numpy(arrays.jet_pt), counts)
     jet_energy = np.repeat(ak.to_numpy(arrays.jet_energy), counts)
     x = node_features(flat, jet_pt, jet_energy, x_names, scale)
-    deta = torch.from_numpy(flat["deta"].astype(np.float32))
-    dphi = torch.from_numpy(flat["dphi"].astype(np.float32))
-    pos = torch.stack([deta, dphi], dim=1)
+    deta = np.ascontiguousarray(flat["deta"], dtype=np.float32)
+    dphi = np.ascontiguousarray(flat["dphi"], dtype=np.float32)
+    pos = torch.from_numpy(np.stack([deta, dphi], axis=1))
 
     edge_index, edge_ptr = build_edges(deta, dphi, counts, edges, float(radius), k, self_loops)
     data = {"x": x, "pos": pos, "edge_index": edge_index}
     if with_edge_features:
-        node_kin = {name: torch.from_numpy(np.ascontiguousarray(flat[name], dtype=np.float32))
-                    for name in ("px", "py", "pz", "energy")}
-        node_kin.update(deta=deta, dphi=dphi, pt=torch.hypot(node_kin["px"], node_kin["py"]))
-        data["edge_attr"] = edge_features(edge_index[0], edge_index[1], node_kin)
+        node_kin = {name: np.ascontiguousarray(flat[name], dtype=np.float32) for name in ("px", "py", "pz", "energy")}
+        node_kin.update(deta=deta, dphi=dphi, pt=np.hypot(node_kin["px"], node_kin["py"]))
+        data["edge_attr"] = edge_features(edge_index, node_kin)
     u, u_names = _globals(arrays, list(dict.fromkeys([*DEFAULT_GLOBALS, *(globals or [])])), mass, counts_all)
     data["u"] = u
     if "jet_label" in fields:

@@ -112,24 +112,16 @@ def node_features(flat: dict[str, np.ndarray], jet_pt: np.ndarray, jet_energy: n
     return torch.from_numpy(x)
 
 
-def edge_features(src: torch.Tensor, dst: torch.Tensor, nodes: dict[str, torch.Tensor]) -> torch.Tensor:
-    """[n_edges, 5] float32 pairwise features (EDGE_FEATURES) of edges src -> dst.
+def edge_features(edge_index: torch.Tensor, nodes: dict[str, np.ndarray]) -> torch.Tensor:
+    """[n_edges, 5] float32 pairwise features (EDGE_FEATURES) of edges source -> target.
 
-    nodes : contiguous float32 [n_nodes] tensors "deta", "dphi" (radians), "pt", "px", "py", "pz", "energy" (GeV).
-    Each quantity is gathered as a 1-D contiguous tensor and combined in place, to keep memory traffic low.
+    nodes : contiguous float32 [n_nodes] arrays "deta", "dphi" (radians), "pt", "px", "py", "pz", "energy" (GeV).
     """
-    out = torch.empty((len(EDGE_FEATURES), len(src)), dtype=torch.float32)
-    delta, log_delta, log_kt, log_z, log_m2 = out
-    torch.sub(nodes["deta"][src], nodes["deta"][dst], out=delta)
-    dphi = nodes["dphi"][src].sub_(nodes["dphi"][dst]).add_(torch.pi).remainder_(2 * torch.pi).sub_(torch.pi)
-    delta.square_().add_(dphi.square_()).sqrt_()
-    torch.log(delta.clamp_min(_EPS), out=log_delta)
-    pt_a, pt_b = nodes["pt"][src], nodes["pt"][dst]
-    pt_min = torch.minimum(pt_a, pt_b)
-    torch.log(torch.mul(pt_min, delta).clamp_min_(_EPS), out=log_kt)
-    torch.log(pt_min.div_(pt_a.add_(pt_b).clamp_min_(_EPS)).clamp_min_(_EPS), out=log_z)
-    m2 = nodes["energy"][src].add_(nodes["energy"][dst]).square_()
-    for name in ("px", "py", "pz"):
-        m2.sub_(nodes[name][src].add_(nodes[name][dst]).square_())
-    torch.log(m2.clamp_min_(_EPS), out=log_m2)
-    return out.t()
+    nodes = {**nodes, "log_pt": np.log(np.maximum(nodes["pt"], _EPS)).astype(np.float32)}
+    from jetgnn.graphs.kernels import kernel
+
+    index = edge_index.numpy()
+    out = np.empty((index.shape[1], len(EDGE_FEATURES)), dtype=np.float32)
+    columns = (nodes[name] for name in ("deta", "dphi", "pt", "log_pt", "px", "py", "pz", "energy"))
+    kernel("pair_features")(index[0], index[1], *columns, out)
+    return torch.from_numpy(out)
