@@ -6,6 +6,7 @@ import numpy as np
 from torch.utils.data import IterableDataset
 
 from jetgnn.datasets.common import balanced_subset, batch_slices, check_graph_kwargs, check_positive
+from jetgnn.errors import InputError
 from jetgnn.graphs.batching import concat_batches, select_graphs
 from jetgnn.graphs.builder import build_graphs
 from jetgnn.io.jets import Jets
@@ -29,9 +30,14 @@ class InMemoryGraphDataset(IterableDataset):
         self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
         self.graph_kwargs = check_graph_kwargs(graph_kwargs)
         chunks = [source] if isinstance(source, Jets) else iter_jets(source, step_size=step_size, mapping=mapping)
-        batches = [build_graphs(chunk, **self.graph_kwargs) for chunk in chunks if len(chunk)]
+        batches, self.label_names = [], None
+        for chunk in chunks:
+            self.label_names = self.label_names or chunk.label_names
+            if len(chunk):
+                batches.append(build_graphs(chunk, **self.graph_kwargs))
+        if not batches:
+            raise InputError("no jets to build graphs from")
         self.graphs = concat_batches(batches)
-        self.label_names = source.label_names if isinstance(source, Jets) else None
         self.index = np.arange(self.graphs.num_graphs)
         if balance and "y" in self.graphs:
             self.index = balanced_subset(self.graphs.y.numpy(), np.random.default_rng(seed))

@@ -33,16 +33,13 @@ def _available_list(tree) -> str:
     return shown + (f", ... ({len(names)} branches)" if len(names) > 40 else "")
 
 
-def _resolve(tree, mapping, path: str) -> BranchMapping:
+def _jetclass_mapping(tree, path: str) -> BranchMapping:
     available = set(tree.keys())
-    if mapping is None:
-        resolved = jetclass_mapping(available, origin="<jetclass>")
-        for branch in ("part_px", "part_py", "part_pz", "part_energy"):
-            if branch not in available:
-                raise InputError(f"{path}: branch {branch!r} not found in tree {tree.name!r}, so this is not a "
-                                 f"jetclass file; pass a mapping YAML (available: {_available_list(tree)})")
-        return resolved
-    return load_mapping(mapping)
+    for branch in ("part_px", "part_py", "part_pz", "part_energy"):
+        if branch not in available:
+            raise InputError(f"{path}: branch {branch!r} not found in tree {tree.name!r}, so this is not a "
+                             f"jetclass file; pass a mapping YAML (available: {_available_list(tree)})")
+    return jetclass_mapping(available, origin="<jetclass>")
 
 
 def _branches(mapping: BranchMapping) -> list[str]:
@@ -210,12 +207,10 @@ def _standardise(raw, mapping: BranchMapping, path: str, entry_offset: int, on_i
     return Jets(ak.zip(out, depth_limit=1), label_names, summary)
 
 
-def _prepare(path: str, mapping, tree_name: str | None):
-    tree = open_tree(path, tree_name if tree_name is not None else getattr(mapping, "tree", None)
-                     if isinstance(mapping, BranchMapping) else tree_name)
-    resolved = _resolve(tree, mapping, path)
-    if resolved.tree is not None and resolved.tree != tree.name:
-        tree = open_tree(path, resolved.tree)
+def _prepare(path: str, mapping: BranchMapping | None, tree_name: str | None):
+    """Open the tree, resolve the mapping (jetclass if None) and list what to read; errors name the file."""
+    tree = open_tree(path, tree_name or (mapping.tree if mapping is not None else None))
+    resolved = mapping if mapping is not None else _jetclass_mapping(tree, path)
     names = _branches(resolved)
     _check_branches(tree, names, path, resolved)
     aliases = {_LABEL_ALIAS: resolved.label_expression} if resolved.label_expression else None
@@ -254,7 +249,8 @@ def read_entries(path: str, entry_start: int, entry_stop: int, mapping=None, *, 
                  on_invalid: str = "raise") -> Jets:
     """Jets of entries [entry_start, entry_stop) of one file (the unit of work of streaming datasets)."""
     _check_policy(on_invalid)
-    t, resolved, expressions, aliases = _prepare(path, load_mapping(mapping) if mapping is not None else None, tree)
+    mapping = load_mapping(mapping) if mapping is not None else None
+    t, resolved, expressions, aliases = _prepare(path, mapping, tree)
     raw = t.arrays(expressions, aliases=aliases, entry_start=entry_start, entry_stop=entry_stop, library="ak")
     return _standardise(raw, resolved, path, entry_start, on_invalid)
 
