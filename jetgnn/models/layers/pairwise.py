@@ -1,0 +1,27 @@
+"""Dense pairwise features of the particles of each jet (for attention biases, ParT-style)."""
+
+from __future__ import annotations
+
+import torch
+
+_EPS = 1e-8
+
+
+def dense_pair_features(pt: torch.Tensor, deta: torch.Tensor, dphi: torch.Tensor) -> torch.Tensor:
+    """[B, N, N, 4] features ln ΔR, ln kT, ln z, ln m^2 of every particle pair.
+
+    pt (GeV), deta, dphi (radians): [B, N] padded tensors; padded entries should have pt = 0. Particles are
+    treated as massless, so m^2 = 2 pT_a pT_b (cosh Δη - cos Δφ), which is boost invariant along the beam.
+    """
+    d_eta = deta[:, :, None] - deta[:, None, :]
+    d_phi = torch.remainder(dphi[:, :, None] - dphi[:, None, :] + torch.pi, 2 * torch.pi) - torch.pi
+    delta = torch.sqrt(d_eta.square() + d_phi.square() + _EPS)
+    pt_a, pt_b = pt[:, :, None], pt[:, None, :]
+    pt_min = torch.minimum(pt_a, pt_b)
+    m2 = 2 * pt_a * pt_b * (torch.cosh(d_eta) - torch.cos(d_phi))
+    return torch.stack([
+        torch.log(delta),
+        torch.log((pt_min * delta).clamp_min(_EPS)),
+        torch.log((pt_min / (pt_a + pt_b).clamp_min(_EPS)).clamp_min(_EPS)),
+        torch.log(m2.clamp_min(_EPS)),
+    ], dim=-1)

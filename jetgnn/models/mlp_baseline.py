@@ -1,0 +1,40 @@
+"""Baseline MLP on the pT-ordered, zero-padded constituent list and/or the jet-level features."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch_geometric.utils import to_dense_batch
+
+from jetgnn.errors import InputError
+from jetgnn.models.base import InputSpec, JetTagger
+from jetgnn.models.layers import mlp
+
+
+class MLPTagger(JetTagger):
+    """n_particles : constituents kept (hardest first, zero padded); use_particles / use_globals : inputs;
+    hidden : widths. Not permutation invariant by design: it relies on the pT ordering of the nodes."""
+
+    def __init__(self, spec: InputSpec, n_classes: int, n_particles: int = 32, hidden: tuple = (256, 256, 256),
+                 use_particles: bool = True, use_globals: bool = True, dropout: float = 0.1):
+        super().__init__(spec, n_classes)
+        if not (use_particles or use_globals):
+            raise InputError("mlp needs use_particles or use_globals")
+        self.n_particles, self.use_particles, self.use_globals = n_particles, use_particles, use_globals
+        width = (n_particles * len(spec.x_names) if use_particles else 0) + (len(spec.u_names) if use_globals else 0)
+        self.input_norm = nn.BatchNorm1d(width)
+        self.net = nn.Sequential(mlp([width, *hidden], dropout=dropout), nn.Linear(hidden[-1], n_classes))
+
+    def embed(self, batch):
+        parts = []
+        if self.use_particles:
+            dense, _ = to_dense_batch(batch.x, batch.batch, batch_size=batch.num_graphs, max_num_nodes=self.n_particles)
+            if dense.shape[1] < self.n_particles:
+                dense = torch.nn.functional.pad(dense, (0, 0, 0, self.n_particles - dense.shape[1]))
+            parts.append(dense.flatten(1))
+        if self.use_globals:
+            parts.append(batch.u)
+        return self.input_norm(torch.cat(parts, dim=1))
+
+    def forward(self, batch):
+        return self.net(self.embed(batch))

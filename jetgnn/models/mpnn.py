@@ -1,0 +1,40 @@
+"""Interaction network / graph network on the ΔR graph, with edge features and jet-level globals."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch_geometric.nn import global_mean_pool
+
+from jetgnn.errors import InputError
+from jetgnn.models.base import InputSpec, JetTagger
+from jetgnn.models.layers import GraphNetworkBlock, mlp
+
+
+class MPNN(JetTagger):
+    """Encoders for nodes, edges and globals (jet mass etc., batch-normalised from GeV), ``n_blocks``
+    GraphNetworkBlocks with residual updates of nodes, edges and globals, then a classifier on
+    [u, mean of nodes]."""
+
+    def __init__(self, spec: InputSpec, n_classes: int, hidden: int = 64, n_blocks: int = 3, dropout: float = 0.1):
+        super().__init__(spec, n_classes)
+        if not spec.edge_attr_names:
+            raise InputError("mpnn needs edge features: build graphs with with_edge_features=True")
+        self.node_encoder = nn.Sequential(nn.BatchNorm1d(len(spec.x_names)), mlp([len(spec.x_names), hidden]))
+        self.edge_encoder = nn.Sequential(nn.BatchNorm1d(len(spec.edge_attr_names)),
+                                          mlp([len(spec.edge_attr_names), hidden]))
+        self.global_encoder = nn.Sequential(nn.BatchNorm1d(len(spec.u_names)), mlp([len(spec.u_names), hidden]))
+        self.blocks = nn.ModuleList(GraphNetworkBlock(hidden, hidden, hidden, hidden) for _ in range(n_blocks))
+        self.head = nn.Sequential(mlp([2 * hidden, hidden], norm=False, dropout=dropout), nn.Linear(hidden, n_classes))
+
+    def embed(self, batch):
+        x = self.node_encoder(batch.x)
+        e = self.edge_encoder(batch.edge_attr)
+        u = self.global_encoder(batch.u)
+        for block in self.blocks:
+            dx, de, du = block(x, batch.edge_index, e, u, batch.batch)
+            x, e, u = x + dx, e + de, u + du
+        return torch.cat([u, global_mean_pool(x, batch.batch, size=batch.num_graphs)], dim=-1)
+
+    def forward(self, batch):
+        return self.head(self.embed(batch))

@@ -1,0 +1,39 @@
+"""ParticleNet (Qu & Gouskos 2020): EdgeConv blocks on dynamic kNN graphs, global average pooling."""
+
+from __future__ import annotations
+
+from torch import nn
+from torch_geometric.nn import global_mean_pool
+
+from jetgnn.models.base import InputSpec, JetTagger
+from jetgnn.models.layers import EdgeConvBlock, mlp
+
+
+class ParticleNet(JetTagger):
+    """k : neighbours; conv : channels per EdgeConv block; fc : widths of the classifier; dropout.
+
+    The first block finds neighbours in (deta, dphi) (``batch.pos``), later blocks in the learned features.
+    """
+
+    def __init__(self, spec: InputSpec, n_classes: int, k: int = 16,
+                 conv: tuple = ((64, 64, 64), (128, 128, 128), (256, 256, 256)), fc: tuple = (256,),
+                 dropout: float = 0.1):
+        super().__init__(spec, n_classes)
+        self.input_norm = nn.BatchNorm1d(len(spec.x_names))
+        blocks, width = [], len(spec.x_names)
+        for channels in conv:
+            blocks.append(EdgeConvBlock(width, list(channels), k))
+            width = channels[-1]
+        self.blocks = nn.ModuleList(blocks)
+        self.head = nn.Sequential(mlp([width, *fc], norm=False, dropout=dropout), nn.Linear(fc[-1], n_classes))
+
+    def embed(self, batch):
+        x = self.input_norm(batch.x)
+        points = batch.pos
+        for block in self.blocks:
+            x = block(points, x, batch.batch)
+            points = x
+        return global_mean_pool(x, batch.batch, size=batch.num_graphs)
+
+    def forward(self, batch):
+        return self.head(self.embed(batch))

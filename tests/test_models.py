@@ -1,0 +1,140 @@
+"""The model zoo: shapes, gradients, permutation invariance, IRC safety of the EFN, parameter validation."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pytest
+import torch
+
+import jetgnn
+from jetgnn.errors import InputError
+from jetgnn.io.jets import Jets
+from jetgnn.models import MODELS, InputSpec, build_model, model_parameters
+
+from .conftest import BUNDLED
+
+SMALL = {
+    "particlenet": {"k": 4, "conv": [[8, 8], [16, 16]], "fc": [16]},
+    "particlenet_lite": {},
+    "mpnn": {"hidden": 16, "n_blocks": 2},
+    "pfn": {"phi": [16, 16], "f": [16]},
+    "efn": {"phi": [16, 16], "f": [16]},
+    "transformer": {"embed": 16, "heads": 2, "layers": 2, "pair_hidden": 8},
+    "mlp": {"n_particles": 16, "hidden": [32, 32]},
+}
+
+
+@pytest.fixture(scope="module")
+def jets():
+    return jetgnn.read_jets(BUNDLED["top"], entry_stop=48)
+
+
+def _graphs(jets, name):
+    return jetgnn.build_graphs(jets, radius=0.4, max_particles=40) if name == "mpnn" else \
+        jetgnn.build_graphs(jets, edges="knn", k=4, max_particles=40)
+
+
+def _model(name, batch, seed=0):
+    torch.manual_seed(seed)
+    return build_model(name, InputSpec.from_batch(batch), 2, **SMALL[name])
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_forward_backward(jets, name):
+    batch = _graphs(jets, name)
+    model = _model(name, batch)
+    logits = model(batch)
+    assert logits.shape == (48, 2) and torch.isfinite(logits).all()
+    torch.nn.functional.cross_entropy(logits, batch.y).backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert model.embed(batch).shape[0] == 48
+
+
+def _shuffle_nodes_within_jets(batch, seed=0):
+    rng = np.random.default_rng(seed)
+    ptr = batch.ptr.numpy()
+    blocks = zip(ptr[:-1], ptr[1:], strict=True)
+    perm = np.concatenate([start + rng.permutation(stop - start) for start, stop in blocks])
+    perm = torch.from_numpy(perm)
+    inverse = torch.empty_like(perm)
+    inverse[perm] = torch.arange(len(perm))
+    shuffled = batch.clone()
+    for key in ("x", "pos", "vtx_idx", "origin"):
+        if key in batch:
+            shuffled[key] = batch[key][perm]
+    shuffled.edge_index = inverse[batch.edge_index]
+    return shuffled
+
+
+@pytest.mark.parametrize("name", ["particlenet", "mpnn", "pfn", "efn", "transformer"])
+def test_permutation_invariance(jets, name):
+    batch = _graphs(jets, name)
+    model = _model(name, batch).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(batch), model(_shuffle_nodes_within_jets(batch)), rtol=1e-4, atol=1e-5)
+
+
+def _efn_output(jets: Jets, model=None):
+    batch = jetgnn.build_graphs(jets, edges="knn", k=2, max_particles=None)
+    model = model or _model("efn", batch).eval()
+    with torch.no_grad():
+        return model(batch), model
+
+
+def _edit_first_particle(jets: Jets, split: bool) -> Jets:
+    """Split each jet's hardest particle into two collinear halves, or add a zero-energy particle."""
+    arrays = jets.arrays
+    fields = {}
+    for name in arrays.fields:
+        values = arrays[name]
+        if not name.startswith("part_"):
+            fields[name] = values
+            continue
+        first = values[:, :1]
+        if split:
+            if name in ("part_px", "part_py", "part_pz", "part_energy"):
+                first = first / 2
+            fields[name] = ak.concatenate([first, first, values[:, 1:]], axis=1)
+        else:
+            extra = first * 0 if name in ("part_px", "part_py", "part_pz", "part_energy") else first
+            dtype = ak.to_numpy(ak.flatten(values)).dtype
+            extra = ak.values_astype(extra + (0.3 if name == "part_deta" else 0), dtype)
+            fields[name] = ak.concatenate([values, extra], axis=1)
+    return Jets(ak.zip(fields, depth_limit=1), jets.label_names)
+
+
+@pytest.mark.parametrize("split", [True, False], ids=["collinear_split", "zero_energy_particle"])
+def test_efn_is_irc_safe(jets, split):
+    reference, model = _efn_output(jets)
+    edited, _ = _efn_output(_edit_first_particle(jets, split), model)
+    torch.testing.assert_close(edited, reference, rtol=1e-4, atol=1e-5)
+    # the PFN, which sees energies non-linearly, is not
+    batch = jetgnn.build_graphs(jets, edges="knn", k=2, max_particles=None)
+    pfn = _model("pfn", batch).eval()
+    with torch.no_grad():
+        other = pfn(jetgnn.build_graphs(_edit_first_particle(jets, split), edges="knn", k=2, max_particles=None))
+        assert not torch.allclose(pfn(batch), other, atol=1e-4)
+
+
+def test_published_sizes():
+    """Default sizes follow the papers: ParticleNet ~366k and ParticleNet-Lite ~26k parameters."""
+    batch = jetgnn.build_graphs(jetgnn.read_jets(BUNDLED["top"], entry_stop=4), edges="knn", k=2)
+    spec = InputSpec.from_batch(batch)
+    count = {name: sum(p.numel() for p in build_model(name, spec, 2).parameters())
+             for name in ("particlenet", "particlenet_lite")}
+    assert 340_000 < count["particlenet"] < 400_000 and 20_000 < count["particlenet_lite"] < 35_000
+
+
+def test_model_parameter_errors(jets):
+    spec = InputSpec.from_batch(_graphs(jets, "pfn"))
+    with pytest.raises(InputError, match="unknown model 'gnn'"):
+        build_model("gnn", spec, 2)
+    with pytest.raises(InputError, match="unknown parameter 'kk'"):
+        build_model("particlenet", spec, 2, kk=3)
+    with pytest.raises(InputError, match="parameter 'k' should be like 16"):
+        build_model("particlenet", spec, 2, k="sixteen")
+    with pytest.raises(InputError, match="must not be negative"):
+        build_model("pfn", spec, 2, dropout=-0.1)
+    assert model_parameters("particlenet_lite")["k"] == 7
