@@ -26,6 +26,9 @@ _API = {
     "write_jets": "jetgnn.io.writer",
     "build_graphs": "jetgnn.graphs.builder",
     "generate": "jetgnn.generation.runner",
+    "train": "jetgnn.training.runner",
+    "load_tagger": "jetgnn.tagger",
+    "Tagger": "jetgnn.tagger",
     "InputError": "jetgnn.errors",
 }
 

@@ -49,6 +49,49 @@ def _cmd_generate(args) -> int:
     return 0
 
 
+def _cmd_train(args) -> int:
+    import os
+
+    from jetgnn.training import train
+
+    run_dir = train(args.config, out=args.out, train=args.train, val=args.val, epochs=args.epochs, seed=args.seed,
+                    resume=args.resume, overrides=args.overrides, progress=not args.quiet)
+    if int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0:  # DDP: rank 0 reports
+        _print_metrics(run_dir / "metrics.json")
+    return 0
+
+
+def _print_metrics(path) -> None:
+    import json
+
+    metrics = json.loads(path.read_text())
+    keys = ("auc", "accuracy", "rejection_at_30", "rejection_at_50", "n_jets", "n_params", "train_time_s",
+            "train_jets_per_s", "inference_jets_per_s")
+    print(f"{path}:")
+    for key in keys:
+        if metrics.get(key) is not None:
+            value = metrics[key]
+            print(f"  {key:22s} {value:.4g}" if isinstance(value, float) else f"  {key:22s} {value}")
+
+
+def _cmd_evaluate(args) -> int:
+    from pathlib import Path
+
+    from jetgnn.evaluation.evaluate import evaluate_run
+
+    evaluate_run(args.run_dir, args.data, out=args.out)
+    _print_metrics(Path(args.out or args.run_dir) / "metrics.json")
+    return 0
+
+
+def _cmd_predict(args) -> int:
+    from jetgnn.evaluation.predict import predict_to_root
+
+    n = predict_to_root(args.run_dir, args.data, args.out)
+    print(f"wrote scores of {n} jets to {args.out}", file=sys.stderr)
+    return 0
+
+
 def _cmd_summary(args) -> int:
     from jetgnn.summary import summarize_files
 
@@ -78,6 +121,30 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     gen.set_defaults(func=_cmd_generate)
 
+    tr = sub.add_parser("train", help="train a tagger from a YAML config (SPEC §4, §5)")
+    tr.add_argument("config", help="YAML config (see configs/)")
+    tr.add_argument("--train", nargs="+", default=None, help="training ROOT files or globs (overrides data.train)")
+    tr.add_argument("--val", nargs="+", default=None, help="validation files (default: a split of --train)")
+    tr.add_argument("--out", default=None, help="run directory (default runs/<task>_<model>)")
+    tr.add_argument("--epochs", type=_positive_int, default=None)
+    tr.add_argument("--seed", type=_non_negative_int, default=None)
+    tr.add_argument("--resume", action="store_true", help="continue the run in --out from checkpoints/last.ckpt")
+    tr.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    tr.add_argument("overrides", nargs="*", help="key=value overrides, e.g. training.lr=3e-4 model.params.k=8")
+    tr.set_defaults(func=_cmd_train)
+
+    ev = sub.add_parser("evaluate", help="metrics and plots of a trained tagger on any data")
+    ev.add_argument("run_dir")
+    ev.add_argument("--data", nargs="+", required=True, help="ROOT files or globs")
+    ev.add_argument("--out", default=None, help="folder for metrics.json and plots (default: the run directory)")
+    ev.set_defaults(func=_cmd_evaluate)
+
+    pr = sub.add_parser("predict", help="write per-jet scores, kinematics and labels to a ROOT file")
+    pr.add_argument("run_dir")
+    pr.add_argument("--data", nargs="+", required=True, help="ROOT files or globs")
+    pr.add_argument("--out", required=True, help="output .root file")
+    pr.set_defaults(func=_cmd_predict)
+
     summ = sub.add_parser("summary", help="print a summary table of jetclass ROOT files")
     summ.add_argument("files", nargs="+", help="ROOT files or globs")
     summ.set_defaults(func=_cmd_summary)
@@ -86,7 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "train":  # key=value overrides may come after the options too
+        args.overrides = [*args.overrides, *(e for e in extra if "=" in e and not e.startswith("-"))]
+        extra = [e for e in extra if not ("=" in e and not e.startswith("-"))]
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
     except JetGNNError as err:

@@ -47,8 +47,24 @@ class InMemoryGraphDataset(IterableDataset):
     def num_jets(self) -> int:
         return len(self.index)
 
+    @staticmethod
+    def _rank() -> tuple[int, int]:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_rank(), dist.get_world_size()
+        return 0, 1
+
+    def _per_rank(self, order: np.ndarray) -> np.ndarray:
+        """Under DDP, every rank gets an equal share (the remainder is dropped), so all ranks step together."""
+        rank, world = self._rank()
+        if world == 1:
+            return order
+        return order[: len(order) - len(order) % world][rank::world]
+
     def __len__(self) -> int:
-        return len(batch_slices(len(self.index), self.batch_size, self.drop_last))
+        _, world = self._rank()
+        return len(batch_slices(len(self.index) // world, self.batch_size, self.drop_last))
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -58,5 +74,6 @@ class InMemoryGraphDataset(IterableDataset):
         if self.shuffle:
             order = np.random.default_rng([self.seed, self.epoch]).permutation(self.index)
         self.epoch += 1
+        order = self._per_rank(order)
         for part in batch_slices(len(order), self.batch_size, self.drop_last):
             yield select_graphs(self.graphs, order[part])

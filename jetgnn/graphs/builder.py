@@ -107,8 +107,9 @@ def build_graphs(
     """Turn jets into one torch_geometric ``Batch`` of particle graphs (one graph per jet).
 
     jets : Jets (or an awkward array with jetclass fields), e.g. ``jets[:1024]`` or an ``iter_jets`` chunk.
-    edges : "delta_r" (all pairs closer than ``radius`` in (eta, phi)) or "knn" (each particle's ``k``
-        nearest particles). radius : default the jet radius (:func:`infer_jet_radius`).
+    edges : "delta_r" (all pairs closer than ``radius`` in (eta, phi)), "knn" (each particle's ``k``
+        nearest particles) or "none" (nodes only, for deep sets, transformers and MLPs).
+    radius : ΔR radius; default the jet radius (:func:`infer_jet_radius`).
     max_particles : keep the N hardest constituents (None: all). self_loops : add i -> i edges.
     globals : per-jet globals beyond DEFAULT_GLOBALS (any per-jet field, e.g. "jet_sdmass", or "jet_tau21",
         "jet_tau32"). scale : apply the standard node-feature scaling (NODE_SCALING).

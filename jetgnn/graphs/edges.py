@@ -13,7 +13,7 @@ import torch
 
 from jetgnn.graphs.kernels import kernel
 
-EDGE_METHODS = ("delta_r", "knn")
+EDGE_METHODS = ("delta_r", "knn", "none")  # "none": nodes only (deep sets, transformer, MLP)
 
 
 def build_edges(deta: np.ndarray, dphi: np.ndarray, counts: np.ndarray, method: str = "delta_r",
@@ -29,6 +29,8 @@ def build_edges(deta: np.ndarray, dphi: np.ndarray, counts: np.ndarray, method: 
     np.cumsum(counts, out=ptr[1:])
     deta = np.ascontiguousarray(deta, dtype=np.float32)
     dphi = np.ascontiguousarray(dphi, dtype=np.float32)
+    if method == "none":
+        return torch.zeros((2, 0), dtype=torch.long), torch.zeros(len(counts) + 1, dtype=torch.long)
     if method == "delta_r":
         per_jet = kernel("count_delta_r")(deta, dphi, ptr, float(radius) ** 2, int(self_loops))
     else:

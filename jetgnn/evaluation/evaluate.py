@@ -1,0 +1,59 @@
+"""Evaluate a tagger on jets: metrics.json values and the standard plots (``jetgnn evaluate``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from jetgnn.errors import InputError
+from jetgnn.evaluation.metrics import binary_metrics, multiclass_metrics
+from jetgnn.evaluation.plots import roc_plot, scores_plot
+from jetgnn.io.jets import Jets
+from jetgnn.io.reader import read_jets
+
+
+def write_json(path: Path, payload: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(payload, f, indent=2, default=float)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def evaluate_tagger(tagger, jets: Jets, out_dir: Path | None = None) -> dict:
+    """Metrics of ``tagger`` on labelled ``jets``; with ``out_dir``, also roc.png and scores.png there."""
+    labels = jets.labels
+    if labels is None:
+        raise InputError("evaluation needs labelled jets (label branches or a mapping with labels)")
+    scores = tagger.predict(jets)
+    names = tagger.label_names
+    if scores.ndim == 1:
+        metrics = binary_metrics(labels, scores)
+        signal_score = scores
+    else:
+        metrics = multiclass_metrics(labels, scores, names)
+        signal_score = scores[:, -1]
+    metrics["inference_jets_per_s"] = tagger.last_inference_jets_per_s
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        roc_plot(labels == len(names) - 1, signal_score, out_dir / "roc.png",
+                 label=f"{tagger.config['model']['name']} (AUC {metrics['auc']:.4f})")
+        scores_plot(labels, signal_score, names, out_dir / "scores.png")
+    return metrics
+
+
+def evaluate_run(run_dir, data, out=None) -> dict:
+    """``jetgnn evaluate``: metrics of a run's best tagger on other data, written to ``out`` (default run_dir)."""
+    from jetgnn.tagger import load_tagger
+
+    tagger = load_tagger(run_dir)
+    jets = read_jets(data, mapping=tagger.config["data"]["mapping"])
+    out = Path(out) if out is not None else Path(run_dir)
+    metrics = evaluate_tagger(tagger, jets, out)
+    write_json(out / "metrics.json", {**metrics, "data": [str(d) for d in np.atleast_1d(data)]})
+    return metrics

@@ -1,0 +1,82 @@
+"""Load a trained tagger from its run directory and score jets (``jetgnn.load_tagger``, SPEC §6)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from jetgnn.errors import InputError
+from jetgnn.graphs.builder import build_graphs
+from jetgnn.io.jets import Jets
+from jetgnn.io.reader import iter_jets
+from jetgnn.models import InputSpec, build_model
+
+
+class Tagger:
+    """A trained model with the graph options and classes it was trained with.
+
+    ``predict(jets_or_paths)`` returns numpy scores: for two classes the probability of the signal class
+    (class 1) per jet, otherwise one row of class probabilities per jet. ``predict_batch(batch)`` does the
+    same for a ready graph Batch.
+    """
+
+    def __init__(self, model, config: dict, label_names: list[str], run_dir: Path | None = None):
+        self.model = model.eval()
+        self.config = config
+        self.label_names = list(label_names)
+        self.run_dir = run_dir
+        self.graph_options = dict(config["data"]["graph"])
+        self.last_inference_jets_per_s: float | None = None
+
+    @torch.no_grad()
+    def probabilities(self, batch) -> np.ndarray:
+        return torch.softmax(self.model(batch).float(), dim=1).numpy()
+
+    def predict_batch(self, batch) -> np.ndarray:
+        probs = self.probabilities(batch)
+        return probs[:, 1] if probs.shape[1] == 2 else probs
+
+    def _chunks(self, source, batch_size: int):
+        if isinstance(source, Jets):
+            for start in range(0, len(source), batch_size):
+                yield source[start:start + batch_size]
+        else:
+            yield from iter_jets(source, step_size=batch_size, mapping=self.config["data"]["mapping"])
+
+    def predict(self, jets_or_paths, batch_size: int = 1024) -> np.ndarray:
+        """Scores of every jet (Jets, or ROOT paths/globs read with the training mapping)."""
+        outputs, n, t0 = [], 0, time.perf_counter()
+        for chunk in self._chunks(jets_or_paths, batch_size):
+            if len(chunk):
+                outputs.append(self.predict_batch(build_graphs(chunk, **self.graph_options)))
+                n += len(chunk)
+        self.last_inference_jets_per_s = n / max(time.perf_counter() - t0, 1e-9)
+        if not outputs:
+            return np.zeros((0,) if len(self.label_names) == 2 else (0, len(self.label_names)))
+        return np.concatenate(outputs)
+
+
+def load_checkpoint(path: Path) -> dict:
+    """A run checkpoint, loaded with ``weights_only=True`` (no pickled code is executed)."""
+    if not path.is_file():
+        raise InputError(f"checkpoint not found: {path}")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_tagger(run_dir, checkpoint: str = "best") -> Tagger:
+    """The tagger of a run directory written by ``jetgnn train`` (``checkpoints/best.ckpt`` by default)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise InputError(f"run directory not found: {run_dir}")
+    ckpt = load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.ckpt")
+    hp = ckpt["hyper_parameters"]
+    config, spec, label_names = hp["config"], hp["spec"], hp["label_names"]
+    model = build_model(config["model"]["name"],
+                        InputSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}),
+                        len(label_names), **(config["model"]["params"] or {}))
+    state = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
+    model.load_state_dict(state)
+    return Tagger(model, config, label_names, run_dir)

@@ -1,0 +1,142 @@
+"""``jetgnn train`` / ``jetgnn.train``: configs -> datasets -> Lightning -> run directory (SPEC §5)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import yaml
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from torch.utils.data import DataLoader
+
+from jetgnn.datasets import InMemoryGraphDataset
+from jetgnn.errors import InputError
+from jetgnn.evaluation.evaluate import evaluate_tagger, write_json
+from jetgnn.evaluation.plots import loss_plot
+from jetgnn.graphs.builder import infer_jet_radius
+from jetgnn.io.reader import read_jets
+from jetgnn.models import InputSpec
+from jetgnn.training.config import apply_overrides, load_config, validate
+from jetgnn.training.history import HistoryCallback, read_history
+from jetgnn.training.module import TaggerModule
+
+
+def _write_yaml(path: Path, payload: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".yaml")
+    with os.fdopen(fd, "w") as f:
+        yaml.safe_dump(payload, f, sort_keys=False)
+    os.replace(tmp, path)
+
+
+def _read(files, config, what):
+    if not files:
+        raise InputError(f"no {what} files: set data.{what} in the config or pass --{what}")
+    jets = read_jets(files, mapping=config["data"]["mapping"], entry_stop=config["data"]["max_jets"])
+    if jets.labels is None:
+        raise InputError(f"{what} files have no labels (label branches or a mapping with labels are needed)")
+    return jets
+
+
+def resolve_config(config, train=None, val=None, epochs=None, seed=None, overrides=None) -> dict:
+    raw = load_config(config)
+    raw = apply_overrides(raw, overrides or [])
+    explicit = {"data.train": train, "data.val": val, "training.epochs": epochs, "training.seed": seed}
+    raw = apply_overrides(raw, {k: v for k, v in explicit.items() if v not in (None, [], ())})
+    return validate(raw)
+
+
+def _quiet_lightning() -> None:
+    """Keep Lightning's start-up banners and known-harmless warnings out of the CLI output."""
+    import logging
+    import warnings
+
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*IterableDataset.*has `__len__` defined.*")
+    warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not empty.*")
+
+
+def train(config, out=None, *, train=None, val=None, epochs=None, seed=None, resume: bool = False,
+          overrides=None, progress: bool = True) -> Path:
+    """Train a tagger; returns the run directory (config.yaml, checkpoints/, history.csv, metrics.json, plots).
+
+    config : YAML path or dict; train / val : ROOT files or globs overriding ``data.train`` / ``data.val``;
+    overrides : ``["training.lr=3e-4", ...]`` or a dict of dotted keys; resume : continue from
+    ``checkpoints/last.ckpt`` of ``out`` without losing finished epochs.
+    """
+    cfg = resolve_config(config, train, val, epochs, seed, overrides)
+    out = Path(out or Path("runs") / f"{cfg['task'] or 'jets'}_{cfg['model']['name']}")
+    last = out / "checkpoints" / "last.ckpt"
+    if resume and not last.exists():
+        raise InputError(f"--resume: no checkpoint to resume from at {last}")
+    if not resume and last.exists():
+        raise InputError(f"run directory {out} already holds a run: pass --resume to continue it or choose --out")
+    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+    _quiet_lightning()
+    L.seed_everything(cfg["training"]["seed"], workers=True, verbose=False)
+
+    data = cfg["data"]
+    train_jets = _read(data["train"], cfg, "train")
+    if data["val"]:
+        val_jets = _read(data["val"], cfg, "val")
+    else:  # seeded split of the training jets
+        order = np.random.default_rng(cfg["training"]["seed"]).permutation(len(train_jets))
+        n_val = max(1, int(round(data["val_fraction"] * len(train_jets))))
+        val_jets, train_jets = train_jets[np.sort(order[:n_val])], train_jets[np.sort(order[n_val:])]
+    test_jets = _read(data["test"], cfg, "test") if data["test"] else val_jets
+    label_names = train_jets.label_names
+    if data["graph"]["radius"] is None:  # fix the radius so that predictions build the same graphs
+        data["graph"]["radius"] = infer_jet_radius(train_jets)
+    _write_yaml(out / "config.yaml", cfg)
+
+    graph = data["graph"]
+    train_set = InMemoryGraphDataset(train_jets, batch_size=data["batch_size"], shuffle=True, balance=data["balance"],
+                                     seed=cfg["training"]["seed"], **graph)
+    val_set = InMemoryGraphDataset(val_jets, batch_size=data["batch_size"], shuffle=False, **graph)
+    spec = InputSpec.from_batch(train_set.graphs).to_dict()
+    module = TaggerModule(cfg, spec, label_names, steps_per_epoch=len(train_set))
+    tcfg = cfg["training"]
+    callbacks = [
+        ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss", mode="min", save_last=True,
+                        enable_version_counter=False),
+        EarlyStopping(monitor="val_loss", mode="min", patience=tcfg["patience"]),
+        HistoryCallback(out / "history.csv"),
+    ]
+    trainer = L.Trainer(
+        max_epochs=tcfg["epochs"], accelerator=tcfg["accelerator"], devices=tcfg["devices"],
+        strategy=tcfg["strategy"], precision=tcfg["precision"], gradient_clip_val=tcfg["gradient_clip"] or None,
+        callbacks=callbacks, logger=False, enable_progress_bar=progress, enable_model_summary=False,
+        num_sanity_val_steps=0, default_root_dir=out, deterministic=True,
+    )
+    loader = dict(batch_size=None, num_workers=tcfg["num_workers"])
+    t0 = time.perf_counter()
+    trainer.fit(module, DataLoader(train_set, **loader), DataLoader(val_set, **loader),
+                ckpt_path=str(last) if resume else None)
+    train_time = time.perf_counter() - t0
+    if not trainer.is_global_zero:
+        return out
+
+    from jetgnn.tagger import load_tagger
+
+    history = read_history(out / "history.csv")
+    tagger = load_tagger(out)
+    metrics = evaluate_tagger(tagger, test_jets, out)
+    jets_per_s = [row["train_jets_per_s"] for row in history if row.get("train_jets_per_s")]
+    metrics.update({
+        "n_params": int(sum(p.numel() for p in tagger.model.parameters())),
+        "train_time_s": round(train_time, 2),
+        "train_jets_per_s": float(np.mean(jets_per_s)) if jets_per_s else None,
+        "epochs": len(history),
+        "label_names": label_names,
+        "evaluated_on": "test" if data["test"] else "validation",
+    })
+    write_json(out / "metrics.json", metrics)
+    loss_plot(history, out / "loss.png")
+    return out
+

@@ -1,0 +1,134 @@
+"""Training, evaluation and prediction through the CLI and the API, on the bundled samples."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import uproot
+
+import jetgnn
+from jetgnn.errors import InputError
+from jetgnn.training.history import read_history
+
+from .conftest import BUNDLED
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "configs"
+SMALL = {
+    "particlenet": {"k": 4, "conv": [[8, 8], [16, 16]], "fc": [16]},
+    "particlenet_lite": {},
+    "mpnn": {"hidden": 16, "n_blocks": 1},
+    "pfn": {"phi": [16, 16], "f": [16]},
+    "efn": {"phi": [16, 16], "f": [16]},
+    "transformer": {"embed": 16, "heads": 2, "layers": 1, "pair_hidden": 8},
+    "mlp": {"n_particles": 16, "hidden": [32]},
+}
+QUICK = {"data.max_jets": 240, "data.batch_size": 64, "data.graph.max_particles": 32}
+METRIC_KEYS = ("auc", "accuracy", "rejection_at_30", "rejection_at_50", "n_jets", "n_params", "train_time_s",
+               "train_jets_per_s", "inference_jets_per_s")
+
+
+def _jetgnn(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "jetgnn", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+@pytest.mark.parametrize("model", list(SMALL))
+def test_every_model_trains_and_predicts_through_the_api(tmp_path, model):
+    task = "qg" if model in ("efn", "mlp") else "top"
+    run = jetgnn.train(CONFIGS / f"{task}_{model}.yaml", out=tmp_path / "run", epochs=1, progress=False,
+                       overrides={**QUICK, "data.train": [str(BUNDLED[task])], "model.params": SMALL[model]})
+    for name in ("config.yaml", "checkpoints/last.ckpt", "checkpoints/best.ckpt", "history.csv", "metrics.json",
+                 "roc.png", "scores.png", "loss.png"):
+        assert (run / name).is_file(), name
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert all(metrics[k] is not None for k in METRIC_KEYS)
+    assert 0 <= metrics["auc"] <= 1 and metrics["n_jets"] == 48
+    tagger = jetgnn.load_tagger(run)
+    jets = jetgnn.read_jets(BUNDLED[task], entry_stop=50)
+    scores = tagger.predict(jets)
+    assert scores.shape == (50,) and np.all((scores >= 0) & (scores <= 1))
+    batch = jetgnn.build_graphs(jets, **tagger.graph_options)
+    np.testing.assert_allclose(tagger.predict_batch(batch), scores, rtol=1e-5, atol=1e-6)
+    assert tagger.config["model"]["name"] == model and isinstance(tagger.model, torch.nn.Module)
+
+
+def test_cli_train_evaluate_predict(tmp_path):
+    run = tmp_path / "cli_run"
+    proc = _jetgnn("train", CONFIGS / "top_particlenet_lite.yaml", "--train", BUNDLED["top"], "--out", run,
+                   "--epochs", "1", "-q", "data.max_jets=300", "data.graph.max_particles=32")
+    assert proc.returncode == 0, proc.stderr
+    assert "auc" in proc.stdout and "rejection_at_30" in proc.stdout
+    proc = _jetgnn("evaluate", run, "--data", BUNDLED["top"], "--out", tmp_path / "eval")
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["n_jets"] == 2000 and (tmp_path / "eval" / "roc.png").is_file()
+    proc = _jetgnn("predict", run, "--data", BUNDLED["top"], "--out", tmp_path / "scores.root")
+    assert proc.returncode == 0, proc.stderr
+    with uproot.open(tmp_path / "scores.root") as fin:
+        tree = fin["tree"]
+        assert tree.num_entries == 2000
+        for branch in ("score_QCD", "score_Tbqq", "jet_pt", "jet_mass", "jet_label", "label_Tbqq"):
+            assert branch in tree.keys(), branch
+        scores = tree.arrays(["score_QCD", "score_Tbqq"], library="np")
+    np.testing.assert_allclose(scores["score_QCD"] + scores["score_Tbqq"], 1, rtol=1e-5)
+
+
+def test_resume_continues_without_losing_epochs(tmp_path):
+    overrides = {**QUICK, "data.train": [str(BUNDLED["top"])], "model.params": SMALL["pfn"]}
+    run = jetgnn.train(CONFIGS / "top_pfn.yaml", out=tmp_path / "r", epochs=1, overrides=overrides, progress=False)
+    first = read_history(run / "history.csv")
+    jetgnn.train(CONFIGS / "top_pfn.yaml", out=run, epochs=2, resume=True, overrides=overrides, progress=False)
+    rows = read_history(run / "history.csv")
+    assert [r["epoch"] for r in rows] == [0, 1] and rows[0] == first[0]
+    with pytest.raises(InputError, match="already holds a run"):
+        jetgnn.train(CONFIGS / "top_pfn.yaml", out=run, epochs=1, overrides=overrides, progress=False)
+    with pytest.raises(InputError, match="no checkpoint to resume"):
+        jetgnn.train(CONFIGS / "top_pfn.yaml", out=tmp_path / "new", resume=True, overrides=overrides)
+
+
+def test_checkpoints_load_with_weights_only(tmp_path):
+    run = jetgnn.train(CONFIGS / "top_efn.yaml", out=tmp_path / "w", epochs=1, progress=False,
+                       overrides={**QUICK, "data.train": [str(BUNDLED["top"])], "model.params": SMALL["efn"]})
+    for name in ("best", "last"):
+        ckpt = torch.load(run / "checkpoints" / f"{name}.ckpt", weights_only=True)
+        hp = ckpt["hyper_parameters"]
+        assert hp["config"]["model"]["name"] == "efn" and hp["label_names"] == ["QCD", "Tbqq"]
+        assert "x_names" in hp["spec"] and hp["config"]["data"]["graph"]["radius"] == 0.8
+
+
+@pytest.mark.parametrize("override,message", [
+    ("training.epoch=3", "unknown key 'training.epoch'"),
+    ("training.epochs=three", "'training.epochs' should be a int"),
+    ("training.lr=-1", "'training.lr' must be positive"),
+    ("training.schedule=linear", "'training.schedule' must be one of"),
+    ("model.params.kk=3", "unknown key 'model.params.kk'"),
+    ("data.val_fraction=1.5", "'data.val_fraction' must be in"),
+])
+def test_config_errors_are_one_line(tmp_path, override, message):
+    proc = _jetgnn("train", CONFIGS / "top_pfn.yaml", "--out", tmp_path / "x", override)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+
+
+def test_missing_config_and_run_dir(tmp_path):
+    proc = _jetgnn("train", tmp_path / "nope.yaml")
+    assert proc.returncode == 2 and "config file not found" in proc.stderr
+    proc = _jetgnn("evaluate", tmp_path / "norun", "--data", BUNDLED["top"])
+    assert proc.returncode == 2 and "run directory not found" in proc.stderr
+
+
+def test_ddp_on_two_cpu_processes(tmp_path):
+    run = tmp_path / "ddp"
+    proc = _jetgnn("train", CONFIGS / "top_particlenet_lite.yaml", "--train", BUNDLED["top"], "--out", run,
+                   "--epochs", "2", "-q", "training.devices=2", "training.strategy=ddp", "data.max_jets=600")
+    assert proc.returncode == 0, proc.stderr
+    assert len(read_history(run / "history.csv")) == 2
+    assert json.loads((run / "metrics.json").read_text())["auc"] > 0.5
