@@ -13,27 +13,42 @@ from jetgnn.graphs.builder import build_graphs
 from jetgnn.io.jets import Jets
 from jetgnn.io.reader import iter_jets
 from jetgnn.models import InputSpec, build_model
+from jetgnn.models.linear import LinearJetTagger
 
 
 class Tagger:
-    """A trained model with the graph options and classes it was trained with.
+    """A trained tagger with the options and classes it was trained with.
 
     ``predict(jets_or_paths)`` returns numpy scores: for two classes the probability of the signal class
     (class 1) per jet, otherwise one row of class probabilities per jet. ``predict_batch(batch)`` does the
-    same for a ready graph Batch.
+    same for a ready graph Batch (neural taggers). ``model`` is the torch module (or the fitted linear model)
+    and ``config`` the resolved training config.
     """
 
     def __init__(self, model, config: dict, label_names: list[str], run_dir: Path | None = None):
-        self.model = model.eval()
+        self.model = model.eval() if isinstance(model, torch.nn.Module) else model
         self.config = config
         self.label_names = list(label_names)
         self.run_dir = run_dir
         self.graph_options = dict(config["data"]["graph"])
         self.last_inference_jets_per_s: float | None = None
 
+    @property
+    def is_linear(self) -> bool:
+        return isinstance(self.model, LinearJetTagger)
+
     @torch.no_grad()
     def probabilities(self, batch) -> np.ndarray:
+        """[n_jets, n_classes] class probabilities of a graph Batch."""
+        if self.is_linear:
+            raise InputError("a linear tagger scores Jets (engineered features), not graph batches")
         return torch.softmax(self.model(batch).float(), dim=1).numpy()
+
+    def predict_proba(self, jets: Jets) -> np.ndarray:
+        """[n_jets, n_classes] class probabilities of Jets."""
+        if self.is_linear:
+            return self.model.predict_proba(jets)
+        return self.probabilities(build_graphs(jets, **self.graph_options))
 
     def predict_batch(self, batch) -> np.ndarray:
         probs = self.probabilities(batch)
@@ -51,12 +66,16 @@ class Tagger:
         outputs, n, t0 = [], 0, time.perf_counter()
         for chunk in self._chunks(jets_or_paths, batch_size):
             if len(chunk):
-                outputs.append(self.predict_batch(build_graphs(chunk, **self.graph_options)))
+                outputs.append(self.predict_proba(chunk))
                 n += len(chunk)
         self.last_inference_jets_per_s = n / max(time.perf_counter() - t0, 1e-9)
-        if not outputs:
-            return np.zeros((0,) if len(self.label_names) == 2 else (0, len(self.label_names)))
-        return np.concatenate(outputs)
+        probs = np.concatenate(outputs) if outputs else np.zeros((0, len(self.label_names)))
+        return probs[:, 1] if probs.shape[1] == 2 else probs
+
+    def n_params(self) -> int:
+        if self.is_linear:
+            return self.model.n_params()
+        return int(sum(p.numel() for p in self.model.parameters()))
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -73,7 +92,10 @@ def load_tagger(run_dir, checkpoint: str = "best") -> Tagger:
         raise InputError(f"run directory not found: {run_dir}")
     ckpt = load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.ckpt")
     hp = ckpt["hyper_parameters"]
-    config, spec, label_names = hp["config"], hp["spec"], hp["label_names"]
+    config, label_names = hp["config"], hp["label_names"]
+    if "linear_state" in ckpt:
+        return Tagger(LinearJetTagger.from_state(ckpt["linear_state"]), config, label_names, run_dir)
+    spec = hp["spec"]
     model = build_model(config["model"]["name"],
                         InputSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}),
                         len(label_names), **(config["model"]["params"] or {}))

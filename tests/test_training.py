@@ -132,3 +132,39 @@ def test_ddp_on_two_cpu_processes(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert len(read_history(run / "history.csv")) == 2
     assert json.loads((run / "metrics.json").read_text())["auc"] > 0.5
+
+
+@pytest.mark.parametrize("config", ["top_linear.yaml", "qg_linear_fisher.yaml"])
+def test_linear_baselines_share_the_interface(tmp_path, config):
+    run = jetgnn.train(CONFIGS / config, out=tmp_path / "lin", progress=False)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert all(metrics[k] is not None for k in METRIC_KEYS)
+    assert metrics["auc"] > 0.75 and metrics["features"][:2] == ["jet_mass", "jet_sdmass"]
+    ckpt = torch.load(run / "checkpoints" / "best.ckpt", weights_only=True)
+    assert "linear_state" in ckpt
+    tagger = jetgnn.load_tagger(run)
+    task = config.split("_")[0]
+    jets = jetgnn.read_jets(BUNDLED[task], entry_stop=30)
+    assert tagger.predict(jets).shape == (30,)
+    with pytest.raises(InputError, match="not graph batches"):
+        tagger.predict_batch(jetgnn.build_graphs(jets))
+
+
+def test_flavour_three_classes(tmp_path):
+    run = jetgnn.train(CONFIGS / "top_pfn.yaml", out=tmp_path / "fl", epochs=1, progress=False,
+                       overrides={**QUICK, "task": "flavour", "data.train": [str(BUNDLED["flavour"])],
+                                  "model.params": SMALL["pfn"]})
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["label_names"] == ["light", "c", "b"] and "auc_b_vs_light" in metrics and "auc_b_vs_c" in metrics
+    scores = jetgnn.load_tagger(run).predict(jetgnn.read_jets(BUNDLED["flavour"], entry_stop=20))
+    assert scores.shape == (20, 3)
+    np.testing.assert_allclose(scores.sum(1), 1, rtol=1e-5)
+
+
+def test_same_seed_same_training_on_cpu(tmp_path):
+    overrides = {**QUICK, "data.train": [str(BUNDLED["top"])], "model.params": SMALL["particlenet"]}
+    runs = [jetgnn.train(CONFIGS / "top_particlenet.yaml", out=tmp_path / f"s{i}", epochs=1, overrides=overrides,
+                         progress=False) for i in range(2)]
+    histories = [read_history(r / "history.csv") for r in runs]
+    assert histories[0][0]["val_loss"] == histories[1][0]["val_loss"]
+    assert histories[0][0]["train_loss"] == histories[1][0]["train_loss"]

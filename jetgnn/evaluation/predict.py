@@ -24,13 +24,11 @@ def predict_to_root(run_dir, data, out, step_size: int = 10_000) -> int:
     out = check_writable(out)
     tagger = load_tagger(run_dir)
     names = tagger.label_names
-    from jetgnn.graphs.builder import build_graphs
-
     def chunks():
         for jets in iter_jets(data, step_size=step_size, mapping=tagger.config["data"]["mapping"]):
             if not len(jets):
                 continue
-            probs = tagger.probabilities(build_graphs(jets, **tagger.graph_options))
+            probs = tagger.predict_proba(jets)
             columns = {f"score_{name}": probs[:, k].astype(np.float32) for k, name in enumerate(names)}
             for field in CARRIED:
                 if field in jets:

@@ -17,7 +17,7 @@ from jetgnn.errors import InputError
 DEFAULTS: dict = {
     "task": None,  # free text shown in reports, e.g. "top" or "qg"
     "model": {
-        "name": "particlenet_lite",  # any name of jetgnn.models.MODELS
+        "name": "particlenet_lite",  # any name of jetgnn.models.MODELS, or "linear" (scikit-learn)
         "params": {},  # model hyper-parameters (jetgnn.models.model_parameters(name))
     },
     "data": {
@@ -56,6 +56,9 @@ DEFAULTS: dict = {
         "num_workers": 0,
     },
 }
+
+#: parameters of the scikit-learn linear baselines (model.name: linear)
+LINEAR_PARAMS = {"method": "logistic", "efps": True, "C": 1.0, "max_iter": 1000}
 
 CHOICES = {
     "training.schedule": ("cosine", "one_cycle", "constant"),
@@ -136,9 +139,9 @@ def validate(config: dict) -> dict:
     from jetgnn.models import MODELS, model_parameters
 
     name = resolved["model"]["name"]
-    if name not in MODELS:
-        raise InputError(f"config: 'model.name' must be one of {', '.join(MODELS)}, got {name!r}")
-    allowed = model_parameters(name)
+    if name not in (*MODELS, "linear"):
+        raise InputError(f"config: 'model.name' must be one of {', '.join(MODELS)}, linear; got {name!r}")
+    allowed = LINEAR_PARAMS if name == "linear" else model_parameters(name)
     for key in resolved["model"]["params"] or {}:
         if key not in allowed:
             raise InputError(f"config: unknown key 'model.params.{key}' for model {name} "

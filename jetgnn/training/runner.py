@@ -9,6 +9,7 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
+import torch
 import yaml
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from torch.utils.data import DataLoader
@@ -20,8 +21,9 @@ from jetgnn.evaluation.plots import loss_plot
 from jetgnn.graphs.builder import infer_jet_radius
 from jetgnn.io.reader import read_jets
 from jetgnn.models import InputSpec
+from jetgnn.models.linear import LinearJetTagger
 from jetgnn.training.config import apply_overrides, load_config, validate
-from jetgnn.training.history import HistoryCallback, read_history
+from jetgnn.training.history import HistoryCallback, read_history, write_history
 from jetgnn.training.module import TaggerModule
 
 
@@ -47,6 +49,42 @@ def resolve_config(config, train=None, val=None, epochs=None, seed=None, overrid
     explicit = {"data.train": train, "data.val": val, "training.epochs": epochs, "training.seed": seed}
     raw = apply_overrides(raw, {k: v for k, v in explicit.items() if v not in (None, [], ())})
     return validate(raw)
+
+
+def _train_linear(cfg: dict, out: Path, train_jets, val_jets, test_jets) -> Path:
+    """Fit a scikit-learn linear baseline and write the same run directory as a neural tagger."""
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    from jetgnn.tagger import Tagger
+
+    t0 = time.perf_counter()
+    model = LinearJetTagger(**(cfg["model"]["params"] or {})).fit(train_jets)
+    train_time = time.perf_counter() - t0
+    label_names = train_jets.label_names
+    state = {"hyper_parameters": {"config": cfg, "label_names": label_names, "spec": None},
+             "linear_state": model.state_dict()}
+    for name in ("best", "last"):
+        fd, tmp = tempfile.mkstemp(dir=out / "checkpoints", suffix=".ckpt")
+        os.close(fd)
+        torch.save(state, tmp)
+        os.replace(tmp, out / "checkpoints" / f"{name}.ckpt")
+    labels = np.arange(len(label_names))
+    val_probs = model.predict_proba(val_jets)
+    signal = val_jets.labels == len(label_names) - 1
+    history = [{"epoch": 0, "train_loss": log_loss(train_jets.labels, model.predict_proba(train_jets), labels=labels),
+                "val_loss": log_loss(val_jets.labels, val_probs, labels=labels),
+                "val_auc": roc_auc_score(signal, val_probs[:, -1]) if 0 < signal.sum() < len(signal) else None,
+                "train_jets_per_s": len(train_jets) / max(train_time, 1e-9), "lr": None}]
+    write_history(out / "history.csv", history)
+    tagger = Tagger(model, cfg, label_names, out)
+    metrics = evaluate_tagger(tagger, test_jets, out)
+    metrics.update({"n_params": tagger.n_params(), "train_time_s": round(train_time, 3),
+                    "train_jets_per_s": history[0]["train_jets_per_s"], "epochs": 1, "label_names": label_names,
+                    "evaluated_on": "test" if cfg["data"]["test"] else "validation",
+                    "features": model.feature_names})
+    write_json(out / "metrics.json", metrics)
+    loss_plot(history, out / "loss.png")
+    return out
 
 
 def _quiet_lightning() -> None:
@@ -95,6 +133,9 @@ def train(config, out=None, *, train=None, val=None, epochs=None, seed=None, res
         data["graph"]["radius"] = infer_jet_radius(train_jets)
     _write_yaml(out / "config.yaml", cfg)
 
+    if cfg["model"]["name"] == "linear":
+        return _train_linear(cfg, out, train_jets, val_jets, test_jets)
+
     graph = data["graph"]
     train_set = InMemoryGraphDataset(train_jets, batch_size=data["batch_size"], shuffle=True, balance=data["balance"],
                                      seed=cfg["training"]["seed"], **graph)
@@ -129,7 +170,7 @@ def train(config, out=None, *, train=None, val=None, epochs=None, seed=None, res
     metrics = evaluate_tagger(tagger, test_jets, out)
     jets_per_s = [row["train_jets_per_s"] for row in history if row.get("train_jets_per_s")]
     metrics.update({
-        "n_params": int(sum(p.numel() for p in tagger.model.parameters())),
+        "n_params": tagger.n_params(),
         "train_time_s": round(train_time, 2),
         "train_jets_per_s": float(np.mean(jets_per_s)) if jets_per_s else None,
         "epochs": len(history),
