@@ -51,7 +51,8 @@ DEFAULTS: dict = {
         "precision": "32-true",  # Lightning precision; "bf16-mixed" / "16-mixed" where available
         "seed": 0,
         "accelerator": "cpu",  # cpu, gpu, auto
-        "devices": 1,
+        "devices": 1,  # processes (CPU) or GPUs per node
+        "num_nodes": 1,  # machines (torchrun or SLURM launch, see the README)
         "strategy": "auto",  # auto, ddp (CPU processes talk over gloo), ddp_spawn (notebooks)
         "num_workers": 0,
     },
@@ -65,7 +66,8 @@ CHOICES = {
     "data.graph.edges": ("delta_r", "knn", "none"),
     "training.accelerator": ("cpu", "gpu", "cuda", "auto"),
 }
-POSITIVE = ("training.epochs", "training.lr", "data.batch_size", "data.graph.k", "training.devices")
+POSITIVE = ("training.epochs", "training.lr", "data.batch_size", "data.graph.k", "training.devices",
+            "training.num_nodes")
 NON_NEGATIVE = ("training.weight_decay", "training.warmup_epochs", "training.patience", "training.gradient_clip",
                 "training.num_workers", "training.seed")
 #: keys whose value is free-form (not checked against the default's type)

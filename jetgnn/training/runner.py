@@ -151,6 +151,7 @@ def train(config, out=None, *, train=None, val=None, epochs=None, seed=None, res
     ]
     trainer = L.Trainer(
         max_epochs=tcfg["epochs"], accelerator=tcfg["accelerator"], devices=tcfg["devices"],
+        num_nodes=tcfg["num_nodes"],
         strategy=tcfg["strategy"], precision=tcfg["precision"], gradient_clip_val=tcfg["gradient_clip"] or None,
         callbacks=callbacks, logger=False, enable_progress_bar=progress, enable_model_summary=False,
         num_sanity_val_steps=0, default_root_dir=out, deterministic=True,
