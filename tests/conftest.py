@@ -9,6 +9,16 @@ import pytest
 import uproot
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+#: small hyper-parameters of every neural model, so that tests train and run in seconds
+SMALL_MODEL_PARAMS = {
+    "particlenet": {"k": 4, "conv": [[8, 8], [16, 16]], "fc": [16]},
+    "particlenet_lite": {},
+    "mpnn": {"hidden": 16, "n_blocks": 2},
+    "pfn": {"phi": [16, 16], "f": [16]},
+    "efn": {"phi": [16, 16], "f": [16]},
+    "transformer": {"embed": 16, "heads": 2, "layers": 2, "pair_hidden": 8},
+    "mlp": {"n_particles": 16, "hidden": [32, 32]},
+}
 BUNDLED = {"qg": DATA / "qg_2k.root", "top": DATA / "top_2k.root", "flavour": DATA / "flavour_2k.root"}
 
 

@@ -12,17 +12,9 @@ from jetgnn.errors import InputError
 from jetgnn.io.jets import Jets
 from jetgnn.models import MODELS, InputSpec, build_model, model_parameters
 
-from .conftest import BUNDLED
+from .conftest import BUNDLED, SMALL_MODEL_PARAMS
 
-SMALL = {
-    "particlenet": {"k": 4, "conv": [[8, 8], [16, 16]], "fc": [16]},
-    "particlenet_lite": {},
-    "mpnn": {"hidden": 16, "n_blocks": 2},
-    "pfn": {"phi": [16, 16], "f": [16]},
-    "efn": {"phi": [16, 16], "f": [16]},
-    "transformer": {"embed": 16, "heads": 2, "layers": 2, "pair_hidden": 8},
-    "mlp": {"n_particles": 16, "hidden": [32, 32]},
-}
+SMALL = SMALL_MODEL_PARAMS
 
 
 @pytest.fixture(scope="module")

@@ -16,19 +16,11 @@ import jetgnn
 from jetgnn.errors import InputError
 from jetgnn.training.history import read_history
 
-from .conftest import BUNDLED
+from .conftest import BUNDLED, SMALL_MODEL_PARAMS
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
-SMALL = {
-    "particlenet": {"k": 4, "conv": [[8, 8], [16, 16]], "fc": [16]},
-    "particlenet_lite": {},
-    "mpnn": {"hidden": 16, "n_blocks": 1},
-    "pfn": {"phi": [16, 16], "f": [16]},
-    "efn": {"phi": [16, 16], "f": [16]},
-    "transformer": {"embed": 16, "heads": 2, "layers": 1, "pair_hidden": 8},
-    "mlp": {"n_particles": 16, "hidden": [32]},
-}
+SMALL = SMALL_MODEL_PARAMS
 QUICK = {"data.max_jets": 240, "data.batch_size": 64, "data.graph.max_particles": 32}
 METRIC_KEYS = ("auc", "accuracy", "rejection_at_30", "rejection_at_50", "n_jets", "n_params", "train_time_s",
                "train_jets_per_s", "inference_jets_per_s")
