@@ -10,7 +10,8 @@ import numpy as np
 from jetgnn.errors import InputError
 from jetgnn.io.files import expand_paths, open_tree
 from jetgnn.io.schema import LABELS
-from jetgnn.validation import n_displaced_vertices, n_significant_tracks, ratio
+from jetgnn.utils.arrays import safe_ratio
+from jetgnn.validation import n_displaced_vertices, n_significant_tracks
 
 _SUMMARY_BRANCHES = ("jet_pt", "jet_mass", "jet_sdmass", "jet_tau1", "jet_tau2", "jet_tau3", "jet_nparticles",
                      "jet_label", "part_d0val", "part_d0err", "part_vtx_idx")
@@ -53,8 +54,8 @@ def summarize_file(path: str) -> list[dict]:
             "pt": med(ak.to_numpy(a.jet_pt)),
             "mass": med(ak.to_numpy(a.jet_mass)),
             "sdmass": med(ak.to_numpy(a.jet_sdmass)),
-            "tau21": med(ratio(tau2, tau1)),
-            "tau32": med(ratio(tau3, tau2)),
+            "tau21": med(safe_ratio(tau2, tau1)),
+            "tau32": med(safe_ratio(tau3, tau2)),
             "n_particles": float(np.mean(ak.to_numpy(a.jet_nparticles)[sel])),
             "n_sig_tracks": float(np.mean(n_sig_tracks[sel])),
             "n_sv": float(np.mean(n_vertices[sel])),

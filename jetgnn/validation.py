@@ -27,9 +27,3 @@ def n_displaced_vertices(a: ak.Array, min_tracks: int = 1) -> np.ndarray:
     for v in range(1, n_max + 1):
         counts += ak.to_numpy(ak.sum(vtx == v, axis=1) >= min_tracks)
     return counts
-
-
-def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den with 0 where den is 0 (tau ratios of jets with too few constituents)."""
-    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)

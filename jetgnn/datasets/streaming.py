@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from jetgnn.graphs.builder import build_graphs
 from jetgnn.io.files import expand_paths, open_tree
 from jetgnn.io.mapping import load_mapping
 from jetgnn.io.reader import read_entries
+from jetgnn.utils.files import atomic_path
 
 
 def _shard() -> tuple[int, int]:
@@ -89,10 +89,8 @@ class StreamingGraphDataset(IterableDataset):
         batch = build_graphs(jets, **self.graph_kwargs) if len(jets) else None
         self.stats["units_read"] += 1
         if cache is not None and batch is not None:
-            fd, tmp = tempfile.mkstemp(dir=self.cache_dir, suffix=".tmp")
-            os.close(fd)
-            torch.save(batch_to_dict(batch), tmp)
-            os.replace(tmp, cache)
+            with atomic_path(cache) as tmp:
+                torch.save(batch_to_dict(batch), tmp)
         return batch
 
     # -- iteration ------------------------------------------------------------------------------------

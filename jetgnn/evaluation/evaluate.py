@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +12,13 @@ from jetgnn.evaluation.metrics import binary_metrics, multiclass_metrics
 from jetgnn.evaluation.plots import roc_plot, scores_plot
 from jetgnn.io.jets import Jets
 from jetgnn.io.reader import read_jets
+from jetgnn.utils.files import atomic_path
 
 
 def write_json(path: Path, payload: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json")
-    with os.fdopen(fd, "w") as f:
+    with atomic_path(path, suffix=".json") as tmp, open(tmp, "w") as f:
         json.dump(payload, f, indent=2, default=float)
         f.write("\n")
-    os.replace(tmp, path)
 
 
 def evaluate_tagger(tagger, jets: Jets, out_dir: Path | None = None) -> dict:

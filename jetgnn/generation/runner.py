@@ -25,6 +25,7 @@ from jetgnn.generation.chunk import ChunkTiming, generate_chunk
 from jetgnn.generation.recipes import RECIPES
 from jetgnn.io.schema import TREE_NAME
 from jetgnn.io.writer import check_writable, write_jets
+from jetgnn.utils.files import atomic_path
 
 MAX_CHUNK_SIZE = 1000
 MIN_CHUNK_SIZE = 50
@@ -136,9 +137,8 @@ def _parts_dir(out: Path, manifest: dict) -> Path:
             )
     else:
         parts.mkdir()
-        tmp = parts / (_MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(manifest))
-        os.replace(tmp, manifest_path)
+        with atomic_path(manifest_path) as tmp:
+            Path(tmp).write_text(json.dumps(manifest))
     return parts
 
 

@@ -14,6 +14,7 @@ from jetgnn.graphs.features import EDGE_FEATURES, edge_features, node_feature_na
 from jetgnn.io.jets import Jets
 from jetgnn.kinematics import constituent_sum
 from jetgnn.kinematics import mass as jet_mass
+from jetgnn.utils.arrays import safe_ratio
 
 #: per-jet globals always present in ``u`` (GeV, unscaled); jet_mass is recomputed from all constituents
 DEFAULT_GLOBALS = ("jet_pt", "jet_eta", "jet_mass", "jet_nparticles")
@@ -83,8 +84,7 @@ def _globals(arrays, names, mass, counts_all) -> tuple[torch.Tensor, list[str]]:
                 raise InputError(f"global {name!r} is not a per-jet field")
             columns.append(ak.to_numpy(values))
         elif name in DERIVED_GLOBALS and all(f in fields for f in DERIVED_GLOBALS[name]):
-            num, den = (ak.to_numpy(arrays[f]).astype(np.float64) for f in DERIVED_GLOBALS[name])
-            columns.append(np.divide(num, den, out=np.zeros_like(num), where=den > 0))
+            columns.append(safe_ratio(*(ak.to_numpy(arrays[f]) for f in DERIVED_GLOBALS[name])))
         else:
             per_jet = [f for f in arrays.fields if not f.startswith("part_")]
             raise InputError(f"unknown global {name!r} (per-jet fields: {', '.join(per_jet)}; derived: "

@@ -25,14 +25,10 @@ from sklearn.preprocessing import StandardScaler
 
 from jetgnn.errors import InputError
 from jetgnn.io.jets import Jets
+from jetgnn.utils.arrays import safe_ratio
 
 METHODS = ("logistic", "fisher")
 EFP_BETAS = (0.5, 1.0, 2.0)
-
-
-def _ratio(num, den):
-    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
 def jet_features(jets: Jets, efps: bool = True, max_particles: int = 64) -> tuple[np.ndarray, list[str]]:
@@ -42,11 +38,11 @@ def jet_features(jets: Jets, efps: bool = True, max_particles: int = 64) -> tupl
         columns["jet_sdmass"] = jets.jet_sdmass.to_numpy()
     if all(f"jet_tau{n}" in jets for n in (1, 2, 3)):
         tau = {n: jets[f"jet_tau{n}"].to_numpy() for n in (1, 2, 3)}
-        columns["tau21"], columns["tau32"] = _ratio(tau[2], tau[1]), _ratio(tau[3], tau[2])
+        columns["tau21"], columns["tau32"] = safe_ratio(tau[2], tau[1]), safe_ratio(tau[3], tau[2])
     columns["multiplicity"] = jets.jet_nparticles.to_numpy().astype(np.float64)
     pt = np.hypot(jets.part_px, jets.part_py)
     dr = np.hypot(jets.part_deta, jets.part_dphi)
-    columns["width"] = _ratio(ak.to_numpy(ak.sum(pt * dr, axis=1)), ak.to_numpy(ak.sum(pt, axis=1)))
+    columns["width"] = safe_ratio(ak.to_numpy(ak.sum(pt * dr, axis=1)), ak.to_numpy(ak.sum(pt, axis=1)))
     if efps:  # the hardest max_particles constituents carry the energy flow; pairs via awkward combinations
         z = (pt / jets.jet_pt)[:, :max_particles]
         eta, phi = jets.part_deta[:, :max_particles], jets.part_dphi[:, :max_particles]

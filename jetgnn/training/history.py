@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import lightning as L
+
+from jetgnn.utils.files import atomic_path
 
 COLUMNS = ("epoch", "train_loss", "val_loss", "val_auc", "train_jets_per_s", "lr")
 
@@ -22,13 +22,11 @@ def read_history(path: Path) -> list[dict]:
 
 
 def write_history(path: Path, rows: list[dict]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".csv")
-    with os.fdopen(fd, "w", newline="") as f:
+    with atomic_path(path, suffix=".csv") as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         for row in rows:
             writer.writerow({k: row.get(k) for k in COLUMNS})
-    os.replace(tmp, path)
 
 
 class HistoryCallback(L.Callback):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,13 +23,12 @@ from jetgnn.models.linear import LinearJetTagger
 from jetgnn.training.config import apply_overrides, load_config, validate
 from jetgnn.training.history import HistoryCallback, read_history, write_history
 from jetgnn.training.module import TaggerModule
+from jetgnn.utils.files import atomic_path
 
 
 def _write_yaml(path: Path, payload: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".yaml")
-    with os.fdopen(fd, "w") as f:
+    with atomic_path(path, suffix=".yaml") as tmp, open(tmp, "w") as f:
         yaml.safe_dump(payload, f, sort_keys=False)
-    os.replace(tmp, path)
 
 
 def _read(files, config, what):
@@ -64,10 +61,8 @@ def _train_linear(cfg: dict, out: Path, train_jets, val_jets, test_jets) -> Path
     state = {"hyper_parameters": {"config": cfg, "label_names": label_names, "spec": None},
              "linear_state": model.state_dict()}
     for name in ("best", "last"):
-        fd, tmp = tempfile.mkstemp(dir=out / "checkpoints", suffix=".ckpt")
-        os.close(fd)
-        torch.save(state, tmp)
-        os.replace(tmp, out / "checkpoints" / f"{name}.ckpt")
+        with atomic_path(out / "checkpoints" / f"{name}.ckpt", suffix=".ckpt") as tmp:
+            torch.save(state, tmp)
     labels = np.arange(len(label_names))
     val_probs = model.predict_proba(val_jets)
     signal = val_jets.labels == len(label_names) - 1
