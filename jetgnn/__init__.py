@@ -27,6 +27,8 @@ _API = {
     "build_graphs": "jetgnn.graphs.builder",
     "generate": "jetgnn.generation.runner",
     "train": "jetgnn.training.runner",
+    "pretrain": "jetgnn.pretraining.runner",
+    "ClassicalVertexer": "jetgnn.vertexing.classical",
     "load_tagger": "jetgnn.tagger",
     "Tagger": "jetgnn.tagger",
     "InputError": "jetgnn.errors",

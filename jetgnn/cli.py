@@ -61,11 +61,31 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def _cmd_pretrain(args) -> int:
+    from jetgnn.pretraining import pretrain
+
+    run_dir = pretrain(args.config, out=args.out, data=args.data, epochs=args.epochs, seed=args.seed,
+                       resume=args.resume, overrides=args.overrides, progress=not args.quiet)
+    _print_metrics(run_dir / "metrics.json")
+    return 0
+
+
+def _cmd_benchmark(args) -> int:
+    from jetgnn.benchmarking import run_benchmark
+
+    out = run_benchmark(args.config, args.out, train=args.train, test=args.test, seeds=args.seeds,
+                        log=lambda line: print(line, file=sys.stderr, flush=True))
+    print((out / "results.md").read_text())
+    return 0
+
+
 def _print_metrics(path) -> None:
     import json
 
     metrics = json.loads(path.read_text())
-    keys = ("auc", "accuracy", "rejection_at_30", "rejection_at_50", "n_jets", "n_params", "train_time_s",
+    keys = ("auc", "accuracy", "rejection_at_30", "rejection_at_50", "auc_b_vs_light", "auc_b_vs_c",
+            "rejection_light_at_70", "rejection_c_at_70", "vertex_efficiency", "vertex_purity",
+            "track_origin_accuracy", "val_loss", "alignment", "uniformity", "n_jets", "n_params", "train_time_s",
             "train_jets_per_s", "inference_jets_per_s")
     print(f"{path}:")
     for key in keys:
@@ -99,6 +119,22 @@ def _cmd_summary(args) -> int:
     return 0
 
 
+def _looks_like_override(text: str) -> bool:
+    from pathlib import Path
+
+    return "=" in text and not text.startswith("-") and not Path(text).exists()
+
+
+def _add_run_options(parser, default_out: str, example: str) -> None:
+    """Options shared by the commands that train (train, pretrain)."""
+    parser.add_argument("--out", default=None, help=f"run directory (default {default_out})")
+    parser.add_argument("--epochs", type=_positive_int, default=None)
+    parser.add_argument("--seed", type=_non_negative_int, default=None)
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from checkpoints/last.ckpt")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("overrides", nargs="*", help=f"key=value overrides, e.g. {example}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from jetgnn import __version__
 
@@ -125,13 +161,26 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("config", help="YAML config (see configs/)")
     tr.add_argument("--train", nargs="+", default=None, help="training ROOT files or globs (overrides data.train)")
     tr.add_argument("--val", nargs="+", default=None, help="validation files (default: a split of --train)")
-    tr.add_argument("--out", default=None, help="run directory (default runs/<task>_<model>)")
-    tr.add_argument("--epochs", type=_positive_int, default=None)
-    tr.add_argument("--seed", type=_non_negative_int, default=None)
-    tr.add_argument("--resume", action="store_true", help="continue the run in --out from checkpoints/last.ckpt")
-    tr.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    tr.add_argument("overrides", nargs="*", help="key=value overrides, e.g. training.lr=3e-4 model.params.k=8")
+    _add_run_options(tr, "runs/<task>_<model>", "training.lr=3e-4 model.params.k=8")
     tr.set_defaults(func=_cmd_train)
+
+    pt = sub.add_parser("pretrain", help="JetCLR contrastive pre-training of an encoder on unlabelled jets",
+                        description="JetCLR: train an encoder with NT-Xent on augmented views of unlabelled jets. "
+                                    "Use the run as model.encoder in a jetgnn train config.")
+    pt.add_argument("config", help="YAML config (see configs/jetclr_*.yaml)")
+    pt.add_argument("--data", nargs="+", default=None, help="ROOT files or globs (overrides data.train)")
+    _add_run_options(pt, "runs/jetclr_<task>", "pretraining.temperature=0.2")
+    pt.set_defaults(func=_cmd_pretrain)
+
+    be = sub.add_parser("benchmark", help="train several taggers with several seeds on one split and compare them",
+                        description="Train the models of a benchmark config (see configs/benchmark_*.yaml) with "
+                                    "--seeds seeds each on one split; write results.json, results.md and plots.")
+    be.add_argument("config", help="benchmark YAML (models, data, seeds, overrides, size_scan)")
+    be.add_argument("--train", nargs="+", default=None, help="training files (overrides data.train)")
+    be.add_argument("--test", nargs="+", default=None, help="test files (default: the common validation split)")
+    be.add_argument("--seeds", type=_positive_int, default=None, help="trainings per model (overrides seeds)")
+    be.add_argument("--out", required=True, help="output folder (runs/, results.json, results.md, plots)")
+    be.set_defaults(func=_cmd_benchmark)
 
     ev = sub.add_parser("evaluate", help="metrics and plots of a trained tagger on any data")
     ev.add_argument("run_dir")
@@ -154,9 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if args.command == "train":  # key=value overrides may come after the options too
+    if args.command in ("train", "pretrain"):  # key=value overrides may come after the options too
         args.overrides = [*args.overrides, *(e for e in extra if "=" in e and not e.startswith("-"))]
         extra = [e for e in extra if not ("=" in e and not e.startswith("-"))]
+        for option in ("train", "val", "data"):  # ... or right after a file list (--train a.root key=value)
+            values = getattr(args, option, None)
+            if values:
+                overrides = [v for v in values if _looks_like_override(v)]
+                setattr(args, option, [v for v in values if not _looks_like_override(v)] or None)
+                args.overrides = [*args.overrides, *overrides]
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import awkward as ak
 import numpy as np
 import torch
 
@@ -14,6 +15,7 @@ from jetgnn.io.jets import Jets
 from jetgnn.io.reader import iter_jets
 from jetgnn.models import InputSpec, build_model
 from jetgnn.models.linear import LinearJetTagger
+from jetgnn.vertexing.grouping import group_tracks
 
 
 class Tagger:
@@ -71,6 +73,58 @@ class Tagger:
         self.last_inference_jets_per_s = n / max(time.perf_counter() - t0, 1e-9)
         probs = np.concatenate(outputs) if outputs else np.zeros((0, len(self.label_names)))
         return probs[:, 1] if probs.shape[1] == 2 else probs
+
+    @property
+    def is_multitask(self) -> bool:
+        """True for taggers with per-track outputs (the vertexer): see :meth:`predict_tracks`."""
+        return bool(getattr(self.model, "multitask", False))
+
+    @torch.no_grad()
+    def _track_chunk(self, jets: Jets) -> dict:
+        batch = build_graphs(jets, **self.graph_options)
+        out = self.model.forward_all(batch)
+        mask = out["mask"].numpy()
+        origin_probs = torch.softmax(out["origin"].float(), dim=1).numpy()
+        primary = np.zeros(mask.shape)
+        primary[mask] = origin_probs[:, 0]
+        linked = torch.sigmoid(out["edge"].float()).numpy() > self.model.vertex_threshold
+        vertex = group_tracks(linked, mask, primary)[mask]
+        # node order -> the order of the input constituents (nodes beyond max_particles get -1 / NaN)
+        counts = ak.to_numpy(ak.num(jets.arrays.part_px, axis=1))
+        starts = np.cumsum(counts) - counts
+        position = starts[batch.batch.numpy()] + batch.part_index.numpy()
+        total = int(counts.sum())
+        origin = np.full(total, -1, dtype=np.int32)
+        origin[position] = origin_probs.argmax(1)
+        vertex_ids = np.full(total, -1, dtype=np.int32)
+        vertex_ids[position] = vertex
+        probs = np.full((total, origin_probs.shape[1]), np.nan, dtype=np.float32)
+        probs[position] = origin_probs
+        return {"jet_probs": torch.softmax(out["jet"].float(), dim=1).numpy(),
+                "origin": ak.unflatten(origin, counts), "vertex": ak.unflatten(vertex_ids, counts),
+                "origin_probs": ak.unflatten(probs, counts)}
+
+    def predict_tracks(self, jets_or_paths, batch_size: int = 1024) -> dict:
+        """Per-jet and per-track predictions of a multitask tagger (the vertexer).
+
+        Returns {"jet_probs": [n_jets, n_classes] numpy, "origin": jagged [jets][tracks] predicted origin class
+        (SPEC §2 ``part_origin`` classes), "origin_probs": jagged [jets][tracks][5] probabilities, "vertex":
+        jagged reconstructed vertex id (0 primary-vertex group, 1, 2, ... other groups, like ``part_vtx_idx``)},
+        tracks in the order of the input constituents.
+        """
+        if not self.is_multitask:
+            raise InputError(f"{self.config['model']['name']} has no per-track outputs (train a vertexer)")
+        parts, n, t0 = [], 0, time.perf_counter()
+        for chunk in self._chunks(jets_or_paths, batch_size):
+            if len(chunk):
+                parts.append(self._track_chunk(chunk))
+                n += len(chunk)
+        self.last_inference_jets_per_s = n / max(time.perf_counter() - t0, 1e-9)
+        if not parts:
+            raise InputError("no jets to predict")
+        out = {key: ak.concatenate([p[key] for p in parts]) for key in ("origin", "vertex", "origin_probs")}
+        out["jet_probs"] = np.concatenate([p["jet_probs"] for p in parts])
+        return out
 
     def n_params(self) -> int:
         if self.is_linear:

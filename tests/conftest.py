@@ -18,6 +18,7 @@ SMALL_MODEL_PARAMS = {
     "efn": {"phi": [16, 16], "f": [16]},
     "transformer": {"embed": 16, "heads": 2, "layers": 2, "pair_hidden": 8},
     "mlp": {"n_particles": 16, "hidden": [32, 32]},
+    "vertexer": {"embed": 16, "heads": 2, "layers": 2, "pair_hidden": 8, "edge_hidden": 16},
 }
 BUNDLED = {"qg": DATA / "qg_2k.root", "top": DATA / "top_2k.root", "flavour": DATA / "flavour_2k.root"}
 

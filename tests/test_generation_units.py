@@ -10,7 +10,7 @@ from jetgnn.generation.impact import impact_parameters, resolution, smeared_impa
 from jetgnn.generation.pdg import heavy_flavour, type_flags
 from jetgnn.generation.recipes import RECIPES
 from jetgnn.generation.runner import default_chunk_size
-from jetgnn.generation.truth import group_vertices
+from jetgnn.generation.truth import group_vertices, origin_from_ancestors
 
 
 @pytest.mark.parametrize("pid,flavour", [(521, 5), (-511, 5), (5122, 5), (531, 5), (421, 4), (-411, 4), (4122, 4),
@@ -113,3 +113,10 @@ def test_softdrop_matches_fjcontrib(bundled):
         ref = ak.to_numpy(ref.exclusive_jets_softdrop_grooming(njets=1, beta=0.0, symmetry_cut=0.1, R0=0.8).msoftdrop)
     np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(ours, ak.to_numpy(a.jet_sdmass), rtol=1e-3, atol=0.05)
+
+
+def test_origin_classes():
+    assert origin_from_ancestors(5, -1) == 1 and origin_from_ancestors(5, 9) == 2
+    assert origin_from_ancestors(-1, 9) == 3 and origin_from_ancestors(-1, 9, displaced=False) == 3
+    assert origin_from_ancestors(-1, -1) == 4  # e.g. a tau decay product 1 mm away
+    assert origin_from_ancestors(-1, -1, displaced=False) == 0  # rho -> pi pi at the primary vertex

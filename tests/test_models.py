@@ -38,7 +38,12 @@ def test_forward_backward(jets, name):
     model = _model(name, batch)
     logits = model(batch)
     assert logits.shape == (48, 2) and torch.isfinite(logits).all()
-    torch.nn.functional.cross_entropy(logits, batch.y).backward()
+    if model.multitask:  # all heads take part in the loss
+        from jetgnn.training.losses import multitask_loss
+
+        multitask_loss(model.forward_all(batch), batch, {"jet": 1.0, "origin": 0.5, "vertex": 1.5})[0].backward()
+    else:
+        torch.nn.functional.cross_entropy(logits, batch.y).backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
     assert model.embed(batch).shape[0] == 48
@@ -53,7 +58,7 @@ def _shuffle_nodes_within_jets(batch, seed=0):
     inverse = torch.empty_like(perm)
     inverse[perm] = torch.arange(len(perm))
     shuffled = batch.clone()
-    for key in ("x", "pos", "vtx_idx", "origin"):
+    for key in ("x", "pos", "part_index", "vtx_idx", "origin"):
         if key in batch:
             shuffled[key] = batch[key][perm]
     shuffled.edge_index = inverse[batch.edge_index]

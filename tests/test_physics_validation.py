@@ -70,6 +70,16 @@ def test_b_jets_have_displaced_vertices_light_jets_almost_none(bundled):
     assert ak.mean(sig[in_sv]) > 5 * ak.mean(sig[a.part_vtx_idx[b] == 0])
 
 
+def test_origin_agrees_with_vertex_truth(bundled):
+    """Primary tracks sit at the primary vertex; "other secondary" tracks are displaced; light jets have few."""
+    a = bundled["flavour"]
+    origin, vtx = a.part_origin, a.part_vtx_idx
+    assert ak.all(vtx[origin == 0] == 0)
+    assert ak.all(vtx[origin == 4] > 0)
+    light = ak.to_numpy(a.jet_label) == 0
+    assert ak.mean(origin[light] == 0) > 0.9
+
+
 def test_labels_balanced(bundled):
     for task, expected in {"qg": [1000, 1000], "top": [1000, 1000], "flavour": [667, 667, 666]}.items():
         counts = np.bincount(ak.to_numpy(bundled[task].jet_label), minlength=len(expected))

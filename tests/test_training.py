@@ -31,7 +31,7 @@ def _jetgnn(*args, timeout=600):
                           timeout=timeout, cwd=ROOT)
 
 
-@pytest.mark.parametrize("model", list(SMALL))
+@pytest.mark.parametrize("model", [name for name in SMALL if name != "vertexer"])  # vertexer: test_vertexing
 def test_every_model_trains_and_predicts_through_the_api(tmp_path, model):
     task = "qg" if model in ("efn", "mlp") else "top"
     run = jetgnn.train(CONFIGS / f"{task}_{model}.yaml", out=tmp_path / "run", epochs=1, progress=False,

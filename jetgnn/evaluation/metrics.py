@@ -45,3 +45,30 @@ def multiclass_metrics(y_true: np.ndarray, probabilities: np.ndarray, label_name
         out[f"auc_{label_names[-1]}_vs_{name}"] = float(roc_auc_score(y_true[sel] == signal,
                                                                       pair[:, 1] / pair.sum(1).clip(1e-12)))
     return out
+
+
+#: charm fraction in the b-tagging discriminant D_b (ATLAS DL1/GN1 convention)
+CHARM_FRACTION = 0.05
+
+
+def flavour_metrics(y_true: np.ndarray, probabilities: np.ndarray, label_names: list[str],
+                    b_efficiencies: tuple[float, ...] = (0.7, 0.85),
+                    charm_fraction: float = CHARM_FRACTION) -> dict[str, float]:
+    """Light and c rejection at fixed b-jet efficiencies with the discriminant
+    D_b = ln(p_b / (f_c p_c + (1 - f_c) p_light)): ``rejection_light_at_70``, ``rejection_c_at_70`` (and at 85%,
+    where hadron-level light rejections are not limited by the number of light jets). Empty unless the classes
+    include light, c and b."""
+    if not {"light", "c", "b"} <= set(label_names):
+        return {}
+    y_true = np.asarray(y_true).astype(int)
+    i_light, i_c, i_b = (label_names.index(n) for n in ("light", "c", "b"))
+    p = np.clip(probabilities, 1e-12, None)
+    d_b = np.log(p[:, i_b] / (charm_fraction * p[:, i_c] + (1 - charm_fraction) * p[:, i_light]))
+    out = {}
+    for efficiency in b_efficiencies:
+        tag = int(round(100 * efficiency))
+        for name, k in (("light", i_light), ("c", i_c)):
+            sel = (y_true == i_b) | (y_true == k)
+            if len(np.unique(y_true[sel])) == 2:
+                out[f"rejection_{name}_at_{tag}"] = rejection_at(y_true[sel] == i_b, d_b[sel], efficiency)
+    return out

@@ -13,11 +13,27 @@ from jetgnn.io.writer import check_writable, write_jets
 CARRIED = ("jet_pt", "jet_eta", "jet_phi", "jet_energy", "jet_mass", "jet_nparticles", "jet_sdmass", "jet_label")
 
 
+def _track_columns(jets, tracks: dict) -> dict:
+    from jetgnn.evaluation.vertexing import ORIGIN_NAMES
+
+    columns = {"part_pred_origin": tracks["origin"], "part_pred_vtx": tracks["vertex"]}
+    for k, name in enumerate(ORIGIN_NAMES):
+        columns[f"part_score_origin_{name.replace(' ', '_').replace('->', '_to_')}"] = tracks["origin_probs"][:, :, k]
+    for field in ("part_origin", "part_vtx_idx"):
+        if field in jets:
+            columns[field] = jets[field]
+    return columns
+
+
 def predict_to_root(run_dir, data, out, step_size: int = 10_000) -> int:
     """Score every jet of ``data`` with the run's best tagger and write ``out`` (tree ``tree``).
 
     Branches: ``score_<class>`` (probability of each class), the CARRIED jet fields present in the input and
-    the one-hot ``label_<class>`` branches when labels exist. Returns the number of jets written.
+    the one-hot ``label_<class>`` branches when labels exist. For multitask taggers (the vertexer), also jagged
+    per-track branches in the order of the input tracks: ``part_pred_origin`` (predicted origin class, SPEC §2),
+    ``part_score_origin_<class>`` (its probabilities), ``part_pred_vtx`` (reconstructed vertex id: 0 primary
+    group, 1, 2, ... others), next to the truth ``part_origin`` / ``part_vtx_idx`` when the input has them.
+    Tracks beyond the training ``max_particles`` get -1 (and NaN scores). Returns the number of jets written.
     """
     from jetgnn.tagger import load_tagger
 
@@ -28,8 +44,11 @@ def predict_to_root(run_dir, data, out, step_size: int = 10_000) -> int:
         for jets in iter_jets(data, step_size=step_size, mapping=tagger.config["data"]["mapping"]):
             if not len(jets):
                 continue
-            probs = tagger.predict_proba(jets)
+            tracks = tagger.predict_tracks(jets) if tagger.is_multitask else None
+            probs = tagger.predict_proba(jets) if tracks is None else tracks["jet_probs"]
             columns = {f"score_{name}": probs[:, k].astype(np.float32) for k, name in enumerate(names)}
+            if tracks is not None:
+                columns.update(_track_columns(jets, tracks))
             for field in CARRIED:
                 if field in jets:
                     columns[field] = np.asarray(jets[field].to_numpy())

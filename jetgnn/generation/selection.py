@@ -181,7 +181,8 @@ class EventSelector:
                 position = (particle.xProd(), particle.yProd(), particle.zProd())
                 if i not in ancestry:
                     ancestry[i] = truth.weak_heavy_ancestors(event, i)
-                origin = truth.origin_from_ancestors(*ancestry[i])
+                displaced = sum(v * v for v in position) >= truth.VERTEX_MERGE_DISTANCE_MM**2
+                origin = truth.origin_from_ancestors(*ancestry[i], displaced=displaced)
             else:
                 position, origin = None, (truth.ORIGIN_PRIMARY if charge != 0 else truth.ORIGIN_NEUTRAL)
             rows.append((pt2, px, py, pz, e, charge, particle.id(), position, origin))

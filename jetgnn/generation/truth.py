@@ -51,14 +51,20 @@ def weak_heavy_ancestors(event, index: int) -> tuple[int, int]:
     return i_b, i_c
 
 
-def origin_from_ancestors(i_b: int, i_c: int) -> int:
-    """Origin class (SPEC §2 ``part_origin``) of a *displaced* charged particle from
-    :func:`weak_heavy_ancestors`'s (b-hadron, c-hadron) indices."""
+def origin_from_ancestors(i_b: int, i_c: int, displaced: bool = True) -> int:
+    """Origin class (SPEC §2 ``part_origin``) of a charged decay product from
+    :func:`weak_heavy_ancestors`'s (b-hadron, c-hadron) indices.
+
+    ``displaced``: whether its production vertex lies VERTEX_MERGE_DISTANCE_MM or more from the primary
+    vertex. Decay products of strong and electromagnetic decays (rho, K*, eta, ...) carry a production
+    vertex too, at the primary vertex: without a heavy-flavour ancestor they are primary, and only
+    displaced ones (tau, strange or other weak decays) are "other secondary".
+    """
     if i_b >= 0:
         return ORIGIN_FROM_B_TO_C if i_c >= 0 else ORIGIN_FROM_B
     if i_c >= 0:
         return ORIGIN_FROM_PROMPT_C
-    return ORIGIN_OTHER_SECONDARY
+    return ORIGIN_OTHER_SECONDARY if displaced else ORIGIN_PRIMARY
 
 
 def group_vertices(positions: list[tuple[float, float, float] | None]) -> list[int]:

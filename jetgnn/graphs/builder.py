@@ -118,8 +118,9 @@ def build_graphs(
       x [n_nodes, F] float32 (names ``x_names``), pos [n_nodes, 2] (deta, dphi; radians),
       edge_index [2, n_edges] long, edge_attr [n_edges, 5] float32 (``edge_attr_names``),
       u [n_jets, G] float32 (``u_names``; GeV, unscaled), y [n_jets] long (if labelled), batch, ptr,
-      and node targets ``vtx_idx`` / ``origin`` [n_nodes] long when the input has ``part_vtx_idx`` /
-      ``part_origin``. Jets with 0 or 1 constituent give graphs with 0 or 1 node and no edges.
+      part_index [n_nodes] long (each node's position in its jet's input constituent list, to map per-node
+      outputs back to the input), and node targets ``vtx_idx`` / ``origin`` [n_nodes] long when the input has
+      ``part_vtx_idx`` / ``part_origin``. Jets with 0 or 1 constituent give graphs with 0 or 1 node and no edges.
     """
     _validate(edges, radius, k, max_particles)
     arrays = jets.arrays if isinstance(jets, Jets) else jets
@@ -139,6 +140,8 @@ def build_graphs(
     node_fields = ["part_px", "part_py", "part_pz", "part_energy", "part_deta", "part_dphi"]
     node_fields += [f for f in (*_OPTIONAL_NODE_FIELDS, "part_vtx_idx", "part_origin") if f in fields]
     flat = {name: ak.to_numpy(ak.flatten(arrays[name])) for name in node_fields}
+    starts_all = np.cumsum(counts_all) - counts_all
+    flat["part_index"] = np.arange(int(counts_all.sum()), dtype=np.int64) - np.repeat(starts_all, counts_all)
     flat.update({"px": flat.pop("part_px"), "py": flat.pop("part_py"), "pz": flat.pop("part_pz"),
                  "energy": flat.pop("part_energy"), "deta": flat.pop("part_deta"), "dphi": flat.pop("part_dphi")})
     flat, counts = _hardest_first(flat, counts_all.astype(np.int64), max_particles)
@@ -161,6 +164,7 @@ def build_graphs(
     data["u"] = u
     if "jet_label" in fields:
         data["y"] = torch.from_numpy(ak.to_numpy(arrays.jet_label).astype(np.int64))
+    data["part_index"] = torch.from_numpy(flat["part_index"])
     for name in ("vtx_idx", "origin"):
         if f"part_{name}" in flat:
             data[name] = torch.from_numpy(flat[f"part_{name}"].astype(np.int64))

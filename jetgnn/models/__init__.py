@@ -15,6 +15,7 @@ from jetgnn.models.mlp_baseline import MLPTagger
 from jetgnn.models.mpnn import MPNN
 from jetgnn.models.particlenet import ParticleNet
 from jetgnn.models.transformer import ParticleTransformer
+from jetgnn.models.vertexer import Vertexer
 
 #: name -> (class, preset parameters)
 MODELS: dict[str, tuple[type[JetTagger], dict]] = {
@@ -25,6 +26,7 @@ MODELS: dict[str, tuple[type[JetTagger], dict]] = {
     "efn": (EFN, {}),
     "transformer": (ParticleTransformer, {}),
     "mlp": (MLPTagger, {}),
+    "vertexer": (Vertexer, {}),
 }
 
 

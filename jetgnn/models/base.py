@@ -31,7 +31,12 @@ class InputSpec:
 
 
 class JetTagger(nn.Module):
-    """Base class: holds the InputSpec and the number of classes; subclasses implement ``forward``."""
+    """Base class: holds the InputSpec and the number of classes; subclasses implement ``forward``.
+
+    ``multitask`` models (the vertexer) also implement ``forward_all(batch)`` with per-track outputs.
+    """
+
+    multitask = False
 
     def __init__(self, spec: InputSpec, n_classes: int):
         super().__init__()

@@ -19,6 +19,10 @@ DEFAULTS: dict = {
     "model": {
         "name": "particlenet_lite",  # any name of jetgnn.models.MODELS, or "linear" (scikit-learn)
         "params": {},  # model hyper-parameters (jetgnn.models.model_parameters(name))
+        "encoder": None,  # a `jetgnn pretrain` run directory: start from its encoder (JetCLR fine-tuning)
+        "freeze_encoder": False,  # keep the encoder fixed and train only the head (JetCLR linear test)
+        "init": "default",  # default (PyTorch) or orthogonal initialisation of the linear layers
+        "encoder_checkpoint": "best",  # best, last, or initial (the untrained encoder: the random-encoder control)
     },
     "data": {
         "train": [],  # ROOT files or globs
@@ -26,7 +30,9 @@ DEFAULTS: dict = {
         "test": [],  # if empty, final metrics are computed on the validation jets
         "mapping": None,  # branch-mapping YAML for non-jetclass files
         "val_fraction": 0.2,
+        "split_seed": None,  # seed of the train/validation split (None: training.seed); benchmarks fix it
         "max_jets": None,  # read at most this many jets per file set (quick runs)
+        "train_fraction": 1.0,  # train on a seeded random fraction of the training jets (label-efficiency scans)
         "batch_size": 256,
         "balance": False,  # downsample to equal class counts
         "graph": {  # jetgnn.build_graphs options
@@ -55,13 +61,26 @@ DEFAULTS: dict = {
         "num_nodes": 1,  # machines (torchrun or SLURM launch, see the README)
         "strategy": "auto",  # auto, ddp (CPU processes talk over gloo), ddp_spawn (notebooks)
         "num_workers": 0,
+        # multitask models (vertexer): weights of the jet, track-origin and same-vertex losses (GN1: 1.0/0.5/1.5)
+        "loss_weights": {"jet": 1.0, "origin": 0.5, "vertex": 1.5},
     },
+}
+
+#: ``jetgnn pretrain`` configs: the sections above plus ``pretraining`` (JetCLR)
+PRETRAIN_DEFAULTS: dict = copy.deepcopy(DEFAULTS)
+PRETRAIN_DEFAULTS["model"]["name"] = "transformer"
+PRETRAIN_DEFAULTS["pretraining"] = {
+    "temperature": 0.1,  # NT-Xent temperature
+    "projection": [128, 64],  # widths of the projection head after the representation
+    "augmentations": None,  # name -> parameters, in order (None: jetgnn.pretraining.augment.DEFAULT_AUGMENTATIONS)
 }
 
 #: parameters of the scikit-learn linear baselines (model.name: linear)
 LINEAR_PARAMS = {"method": "logistic", "efps": True, "C": 1.0, "max_iter": 1000}
 
 CHOICES = {
+    "model.encoder_checkpoint": ("best", "last", "initial"),
+    "model.init": ("default", "orthogonal"),
     "training.schedule": ("cosine", "one_cycle", "constant"),
     "data.graph.edges": ("delta_r", "knn", "none"),
     "training.accelerator": ("cpu", "gpu", "cuda", "auto"),
@@ -69,9 +88,11 @@ CHOICES = {
 POSITIVE = ("training.epochs", "training.lr", "data.batch_size", "data.graph.k", "training.devices",
             "training.num_nodes")
 NON_NEGATIVE = ("training.weight_decay", "training.warmup_epochs", "training.patience", "training.gradient_clip",
-                "training.num_workers", "training.seed")
+                "training.num_workers", "training.seed", "training.loss_weights.jet", "training.loss_weights.origin",
+                "training.loss_weights.vertex")
 #: keys whose value is free-form (not checked against the default's type)
-FREE = ("task", "model.params", "data.mapping", "data.max_jets", "data.graph.radius", "data.graph.max_particles")
+FREE = ("task", "model.params", "model.encoder", "data.split_seed", "data.mapping", "data.max_jets",
+        "data.graph.radius", "data.graph.max_particles", "pretraining.augmentations")
 
 
 def _merge(base: dict, update: dict, prefix: str) -> dict:
@@ -118,12 +139,13 @@ def _get(config: dict, dotted: str):
     return node
 
 
-def validate(config: dict) -> dict:
-    """Merge ``config`` over DEFAULTS and check keys, types and values; returns the resolved config."""
+def validate(config: dict, defaults: dict = DEFAULTS) -> dict:
+    """Merge ``config`` over ``defaults`` (DEFAULTS, or PRETRAIN_DEFAULTS for ``jetgnn pretrain``) and check keys,
+    types and values; returns the resolved config."""
     if not isinstance(config, dict):
         raise InputError(f"config must be a mapping, got {type(config).__name__}")
-    resolved = _merge(DEFAULTS, config, "")
-    _check_types(resolved, DEFAULTS)
+    resolved = _merge(defaults, config, "")
+    _check_types(resolved, defaults)
     for dotted, allowed in CHOICES.items():
         if _get(resolved, dotted) not in allowed:
             raise InputError(f"config: {dotted!r} must be one of {', '.join(allowed)}, got {_get(resolved, dotted)!r}")
@@ -135,6 +157,18 @@ def validate(config: dict) -> dict:
             raise InputError(f"config: {dotted!r} must not be negative, got {_get(resolved, dotted)!r}")
     if not 0 < resolved["data"]["val_fraction"] < 1:
         raise InputError(f"config: 'data.val_fraction' must be in (0, 1), got {resolved['data']['val_fraction']!r}")
+    split_seed = resolved["data"]["split_seed"]
+    if split_seed is not None and (isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0):
+        raise InputError(f"config: 'data.split_seed' must be a non-negative integer or null, got {split_seed!r}")
+    if not 0 < resolved["data"]["train_fraction"] <= 1:
+        raise InputError(f"config: 'data.train_fraction' must be in (0, 1], got {resolved['data']['train_fraction']!r}")
+    if "pretraining" in resolved:
+        _validate_pretraining(resolved)
+    encoder = resolved["model"]["encoder"]
+    if encoder is not None and not isinstance(encoder, (str, os.PathLike)):
+        raise InputError(f"config: 'model.encoder' must be a pretrain run directory, got {encoder!r}")
+    if resolved["model"]["freeze_encoder"] and encoder is None:
+        raise InputError("config: 'model.freeze_encoder' needs 'model.encoder' (a jetgnn pretrain run directory)")
     for key in ("train", "val", "test"):
         if isinstance(resolved["data"][key], str):
             resolved["data"][key] = [resolved["data"][key]]
@@ -149,6 +183,26 @@ def validate(config: dict) -> dict:
             raise InputError(f"config: unknown key 'model.params.{key}' for model {name} "
                              f"(allowed: {', '.join(allowed)})")
     return resolved
+
+
+def _validate_pretraining(resolved: dict) -> None:
+    section = resolved["pretraining"]
+    if section["temperature"] <= 0:
+        raise InputError(f"config: 'pretraining.temperature' must be positive, got {section['temperature']!r}")
+    if not section["projection"] or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
+                                            for d in section["projection"]):
+        raise InputError(f"config: 'pretraining.projection' must be a list of positive widths, "
+                         f"got {section['projection']!r}")
+    augmentations = section["augmentations"]
+    if augmentations is not None:
+        from jetgnn.pretraining.augment import AUGMENTATIONS, check_augmentations
+
+        if not isinstance(augmentations, dict):
+            raise InputError(f"config: 'pretraining.augmentations' must map names ({', '.join(AUGMENTATIONS)}) "
+                             "to parameters")
+        check_augmentations(augmentations)
+    if resolved["model"]["name"] == "linear":
+        raise InputError("config: 'model.name' of a pretraining config must be a neural model, got 'linear'")
 
 
 def parse_override(text: str) -> tuple[str, object]:

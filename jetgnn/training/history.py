@@ -44,8 +44,9 @@ class HistoryCallback(L.Callback):
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
-        self._loss_sum += float(loss) * batch.num_graphs
-        self._jets += batch.num_graphs
+        n_jets = batch[0].num_graphs if isinstance(batch, (list, tuple)) else batch.num_graphs  # view pairs
+        self._loss_sum += float(loss) * n_jets
+        self._jets += n_jets
 
     def on_train_epoch_end(self, trainer, module):
         if not trainer.is_global_zero:

@@ -1,0 +1,43 @@
+"""The markdown table of ``jetgnn benchmark`` (results.md)."""
+
+from __future__ import annotations
+
+
+def _fmt(value, digits=4) -> str:
+    if value is None:
+        return "–"
+    if value == float("inf"):
+        return "inf"
+    return f"{value:.{digits}f}" if abs(value) < 10 else f"{value:,.0f}"
+
+
+def _pm(stats: dict, key: str, digits=4) -> str:
+    mean, std = stats["mean"].get(key), stats["std"].get(key)
+    if mean is None:
+        return "–"
+    return _fmt(mean, digits) + (f" ± {_fmt(std, digits)}" if std else "")
+
+
+def markdown_report(result: dict) -> str:
+    """Per model: mean ± std over seeds; each model's seed ensemble (mean score) as its own row."""
+    lines = [f"# Benchmark: {result['task'] or 'jets'}", "",
+             f"{result['seeds']} seed(s) per model; {result['n_train_jets']} training jets, "
+             f"{result['n_test_jets']} test jets ({', '.join(result['test']) or 'common validation split'}).", "",
+             "| model | AUC | accuracy | 1/eps_B @ 30% | 1/eps_B @ 50% | parameters | train time (s) "
+             "| train jets/s | inference jets/s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for label, stats in result["models"].items():
+        lines.append(f"| {label} | {_pm(stats, 'auc')} | {_pm(stats, 'accuracy')} | {_pm(stats, 'rejection_at_30', 1)} "
+                     f"| {_pm(stats, 'rejection_at_50', 1)} | {_fmt(stats['mean'].get('n_params'))} "
+                     f"| {_pm(stats, 'train_time_s', 1)} | {_fmt(stats['mean'].get('train_jets_per_s'))} "
+                     f"| {_fmt(stats['mean'].get('inference_jets_per_s'))} |")
+        ens = stats["ensemble"]
+        lines.append(f"| {label} (ensemble of {result['seeds']}) | {_fmt(ens['auc'])} | {_fmt(ens['accuracy'])} "
+                     f"| {_fmt(ens['rejection_at_30'], 1)} | {_fmt(ens['rejection_at_50'], 1)} | | | | |")
+    if result.get("size_scan"):
+        scan = result["size_scan"]
+        lines += ["", f"Data-size scan of {scan['model']}:", "", "| training jets | AUC |", "|---|---|"]
+        lines += [f"| {p['n_train_jets']} | {p['auc']:.4f} |" for p in scan["points"]]
+        if scan["fit"]:
+            lines += ["", f"Power-law fit: 1 - AUC = {scan['fit']['a']:.3g} N^{scan['fit']['b']:.3f}"]
+    return "\n".join(lines) + "\n"

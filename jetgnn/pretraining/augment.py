@@ -1,0 +1,200 @@
+"""JetCLR augmentations: physically equivalent views of jets, vectorised over whole chunks.
+
+Each augmentation maps a :class:`Constituents` view (flat per-particle arrays of all jets) to a new one, with
+a ``numpy.random.Generator`` for its randomness. Angles are relative to the jet axis (``deta``, ``dphi``,
+radians), transverse momenta in GeV. Every other ``part_*`` field (charge, particle flags, impact parameters)
+follows its particle; particles that an augmentation creates from nothing (soft radiation) get 0 for them.
+
+==================  ===========================================================================================
+rotate              rotation of each jet by a random angle about its axis in the (eta, phi) plane
+translate           shift of each jet's constituents by a random (d_eta, d_phi) ~ N(0, width)
+soft                up to ``n_max`` particles with pT ~ U(0, pt_max) added uniformly within ``radius``
+collinear_split     each particle split with probability ``p`` into two with momentum fractions z, 1-z
+                    (z ~ U(0, 1); same direction, so the jet 4-momentum is unchanged)
+smear_pt            pT -> pT (1 + sigma N(0, 1)), clipped at 1% of pT (angles kept)
+drop                each particle but the hardest dropped with probability ``p``
+==================  ===========================================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import awkward as ak
+import numpy as np
+
+from jetgnn.errors import InputError
+from jetgnn.io.jets import Jets
+from jetgnn.kinematics import constituent_sum
+from jetgnn.kinematics import mass as four_vector_mass
+
+_KINEMATIC = ("part_px", "part_py", "part_pz", "part_energy", "part_deta", "part_dphi")
+
+
+@dataclass
+class Constituents:
+    """Flat view of a chunk of jets. pt, deta, dphi, mass : [n_particles] (GeV, radians); counts : [n_jets];
+    jet_eta, jet_phi : [n_jets] axes; other : remaining ``part_*`` fields, flat."""
+
+    pt: np.ndarray
+    deta: np.ndarray
+    dphi: np.ndarray
+    mass: np.ndarray
+    counts: np.ndarray
+    jet_eta: np.ndarray
+    jet_phi: np.ndarray
+    other: dict[str, np.ndarray]
+
+    @property
+    def owner(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.counts)), self.counts)
+
+    @classmethod
+    def from_jets(cls, jets) -> Constituents:
+        arrays = jets.arrays if isinstance(jets, Jets) else jets
+        missing = [f for f in (*_KINEMATIC, "jet_eta", "jet_phi") if f not in arrays.fields]
+        if missing:
+            raise InputError(f"augmentations need the fields {', '.join(missing)}")
+        flat = {f: ak.to_numpy(ak.flatten(arrays[f])).astype(np.float64) for f in _KINEMATIC}
+        pt = np.hypot(flat["part_px"], flat["part_py"])
+        p2 = pt**2 + flat["part_pz"] ** 2
+        other = {f: ak.to_numpy(ak.flatten(arrays[f])) for f in arrays.fields
+                 if f.startswith("part_") and f not in _KINEMATIC}
+        return cls(pt, flat["part_deta"], flat["part_dphi"], np.sqrt(np.maximum(flat["part_energy"] ** 2 - p2, 0)),
+                   ak.to_numpy(ak.num(arrays.part_px, axis=1)).astype(np.int64), ak.to_numpy(arrays.jet_eta),
+                   ak.to_numpy(arrays.jet_phi), other)
+
+    def to_jets(self) -> Jets:
+        """Jets with 4-momenta rebuilt from (pT, eta = jet_eta + deta, phi = jet_phi + dphi, m), particles in
+        decreasing pT, and jet_pt / jet_energy / jet_mass / jet_nparticles recomputed from them (the axis
+        jet_eta / jet_phi is kept, so that translations stay visible). Labels and other per-jet fields (soft-drop
+        mass, N-subjettiness, which no longer describe the view) are not carried."""
+        owner = self.owner
+        order = np.lexsort((-self.pt, owner))
+        pt, deta, dphi, m = (v[order] for v in (self.pt, self.deta, self.dphi, self.mass))
+        eta = self.jet_eta[owner] + deta
+        phi = self.jet_phi[owner] + dphi
+        px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+        energy = np.sqrt(px**2 + py**2 + pz**2 + m**2)
+        fields = {"part_px": px, "part_py": py, "part_pz": pz, "part_energy": energy, "part_deta": deta,
+                  "part_dphi": np.remainder(dphi + np.pi, 2 * np.pi) - np.pi}
+        fields.update({k: v[order] for k, v in self.other.items()})
+        jagged = {k: ak.unflatten(v.astype(np.float32) if v.dtype == np.float64 else v, self.counts)
+                  for k, v in fields.items()}
+        p4 = constituent_sum(jagged["part_px"], jagged["part_py"], jagged["part_pz"], jagged["part_energy"])
+        per_jet = dict(jet_pt=np.asarray(p4.pt), jet_energy=np.asarray(p4.E), jet_mass=four_vector_mass(p4),
+                       jet_nparticles=self.counts.copy(), jet_eta=self.jet_eta, jet_phi=self.jet_phi)
+        return Jets(ak.zip({**jagged, **per_jet}, depth_limit=1))
+
+    def select(self, keep: np.ndarray) -> Constituents:
+        """Keep the particles where ``keep`` is True."""
+        counts = np.bincount(self.owner[keep], minlength=len(self.counts))
+        return Constituents(self.pt[keep], self.deta[keep], self.dphi[keep], self.mass[keep], counts, self.jet_eta,
+                            self.jet_phi, {k: v[keep] for k, v in self.other.items()})
+
+    def append(self, owner_new: np.ndarray, pt, deta, dphi, mass, other_new: dict) -> Constituents:
+        """Add particles to jets ``owner_new`` (appended after each jet's own particles)."""
+        owner = np.concatenate([self.owner, owner_new])
+        order = np.argsort(owner, kind="stable")
+        cat = lambda a, b: np.concatenate([a, b])[order]  # noqa: E731
+        counts = self.counts + np.bincount(owner_new, minlength=len(self.counts))
+        other = {k: cat(v, other_new[k]) for k, v in self.other.items()}
+        return Constituents(cat(self.pt, pt), cat(self.deta, deta), cat(self.dphi, dphi), cat(self.mass, mass),
+                            counts, self.jet_eta, self.jet_phi, other)
+
+
+def rotate(c: Constituents, rng: np.random.Generator) -> Constituents:
+    angle = rng.uniform(0, 2 * np.pi, len(c.counts))[c.owner]
+    cos, sin = np.cos(angle), np.sin(angle)
+    return Constituents(c.pt, cos * c.deta - sin * c.dphi, sin * c.deta + cos * c.dphi, c.mass, c.counts, c.jet_eta,
+                        c.jet_phi, c.other)
+
+
+def translate(c: Constituents, rng: np.random.Generator, width: float = 0.05) -> Constituents:
+    shift = rng.normal(0, width, (2, len(c.counts)))
+    return Constituents(c.pt, c.deta + shift[0][c.owner], c.dphi + shift[1][c.owner], c.mass, c.counts, c.jet_eta,
+                        c.jet_phi, c.other)
+
+
+def soft(c: Constituents, rng: np.random.Generator, n_max: int = 5, pt_max: float = 0.5,
+         radius: float = 0.4) -> Constituents:
+    n_new = rng.integers(0, n_max + 1, len(c.counts))
+    owner_new = np.repeat(np.arange(len(c.counts)), n_new)
+    r = radius * np.sqrt(rng.uniform(0, 1, len(owner_new)))
+    angle = rng.uniform(0, 2 * np.pi, len(owner_new))
+    zeros = {k: np.zeros(len(owner_new), dtype=v.dtype) for k, v in c.other.items()}
+    return c.append(owner_new, rng.uniform(0, pt_max, len(owner_new)), r * np.cos(angle), r * np.sin(angle),
+                    np.zeros(len(owner_new)), zeros)
+
+
+def collinear_split(c: Constituents, rng: np.random.Generator, p: float = 0.1) -> Constituents:
+    split = rng.uniform(0, 1, len(c.pt)) < p
+    z = np.where(split, rng.uniform(0, 1, len(c.pt)), 1.0)
+    kept = Constituents(c.pt * z, c.deta, c.dphi, c.mass * z, c.counts, c.jet_eta, c.jet_phi, c.other)
+    one_minus = 1.0 - z[split]
+    return kept.append(c.owner[split], c.pt[split] * one_minus, c.deta[split], c.dphi[split], c.mass[split] * one_minus,
+                       {k: v[split] for k, v in c.other.items()})
+
+
+def smear_pt(c: Constituents, rng: np.random.Generator, sigma: float = 0.1) -> Constituents:
+    factor = np.maximum(1 + sigma * rng.standard_normal(len(c.pt)), 0.01)
+    return Constituents(c.pt * factor, c.deta, c.dphi, c.mass * factor, c.counts, c.jet_eta, c.jet_phi, c.other)
+
+
+def drop(c: Constituents, rng: np.random.Generator, p: float = 0.1) -> Constituents:
+    starts = np.cumsum(c.counts) - c.counts
+    hardest = np.zeros(len(c.pt), dtype=bool)
+    jets = np.flatnonzero(c.counts)
+    # the hardest particle of each jet is never dropped
+    local_max = np.lexsort((-c.pt, c.owner))
+    hardest[local_max[starts[jets]]] = True
+    return c.select(hardest | (rng.uniform(0, 1, len(c.pt)) >= p))
+
+
+#: default JetCLR pipeline (each entry: augmentation name -> its parameters; applied in this order)
+DEFAULT_AUGMENTATIONS: dict[str, dict] = {
+    "rotate": {},
+    "translate": {"width": 0.05},
+    "soft": {"n_max": 5, "pt_max": 0.5},
+    "collinear_split": {"p": 0.1},
+    "smear_pt": {"sigma": 0.1},
+    "drop": {"p": 0.1},
+}
+AUGMENTATIONS = {"rotate": rotate, "translate": translate, "soft": soft, "collinear_split": collinear_split,
+                 "smear_pt": smear_pt, "drop": drop}
+
+
+def check_augmentations(pipeline: dict[str, dict]) -> None:
+    """Raise InputError naming the augmentation or parameter at fault (unknown, not a number, negative)."""
+    import inspect
+
+    for name, params in pipeline.items():
+        if name not in AUGMENTATIONS:
+            raise InputError(f"unknown augmentation {name!r} (choose from {', '.join(AUGMENTATIONS)})")
+        if params is not None and not isinstance(params, dict):
+            raise InputError(f"augmentation {name}: parameters must be a mapping, got {params!r}")
+        allowed = list(inspect.signature(AUGMENTATIONS[name]).parameters)[2:]
+        for key, value in (params or {}).items():
+            if key not in allowed:
+                raise InputError(f"augmentation {name}: unknown parameter {key!r} (allowed: {', '.join(allowed)})")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise InputError(f"augmentation {name}: {key} must be a non-negative number, got {value!r}")
+        if name in ("collinear_split", "drop") and (params or {}).get("p", 0) > 1:
+            raise InputError(f"augmentation {name}: p must be a probability in [0, 1], got {params['p']!r}")
+
+
+def augment(jets, rng: np.random.Generator, pipeline: dict[str, dict] | None = None, radius: float | None = None
+            ) -> Jets:
+    """One augmented view of ``jets`` (Jets or awkward array): the ``pipeline`` augmentations in order.
+
+    ``radius`` (the jet radius) bounds where soft particles go unless the pipeline sets it.
+    """
+    pipeline = DEFAULT_AUGMENTATIONS if pipeline is None else pipeline
+    check_augmentations(pipeline)
+    view = Constituents.from_jets(jets)
+    for name, params in pipeline.items():
+        params = dict(params or {})
+        if name == "soft" and radius is not None:
+            params.setdefault("radius", radius)
+        view = AUGMENTATIONS[name](view, rng, **params)
+    return view.to_jets()
