@@ -146,6 +146,9 @@ def load_tagger(run_dir, checkpoint: str = "best") -> Tagger:
         raise InputError(f"run directory not found: {run_dir}")
     ckpt = load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.ckpt")
     hp = ckpt["hyper_parameters"]
+    if "pretraining" in hp.get("config", {}):
+        raise InputError(f"{run_dir} is a jetgnn pretrain run (an encoder, not a tagger): use it as model.encoder "
+                         "in a jetgnn train config")
     config, label_names = hp["config"], hp["label_names"]
     if "linear_state" in ckpt:
         return Tagger(LinearJetTagger.from_state(ckpt["linear_state"]), config, label_names, run_dir)

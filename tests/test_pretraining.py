@@ -207,6 +207,11 @@ def test_pretrain_config_errors(tmp_path, args, message):
     assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
+def test_a_pretrain_run_is_not_a_tagger(pretrained):
+    proc = _jetgnn("evaluate", pretrained, "--data", BUNDLED["top"])
+    assert proc.returncode == 2 and "is a jetgnn pretrain run" in proc.stderr, proc.stderr
+
+
 def test_encoder_errors(tmp_path):
     cfg = ROOT / "configs" / "top_transformer.yaml"
     proc = _jetgnn("train", cfg, "--out", tmp_path / "a", "model.freeze_encoder=true")
