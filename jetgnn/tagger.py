@@ -63,14 +63,19 @@ class Tagger:
         else:
             yield from iter_jets(source, step_size=batch_size, mapping=self.config["data"]["mapping"])
 
-    def predict(self, jets_or_paths, batch_size: int = 1024) -> np.ndarray:
-        """Scores of every jet (Jets, or ROOT paths/globs read with the training mapping)."""
+    def _map_chunks(self, jets_or_paths, batch_size: int, function) -> list:
+        """``function`` of every non-empty chunk; records ``last_inference_jets_per_s``."""
         outputs, n, t0 = [], 0, time.perf_counter()
         for chunk in self._chunks(jets_or_paths, batch_size):
             if len(chunk):
-                outputs.append(self.predict_proba(chunk))
+                outputs.append(function(chunk))
                 n += len(chunk)
         self.last_inference_jets_per_s = n / max(time.perf_counter() - t0, 1e-9)
+        return outputs
+
+    def predict(self, jets_or_paths, batch_size: int = 1024) -> np.ndarray:
+        """Scores of every jet (Jets, or ROOT paths/globs read with the training mapping)."""
+        outputs = self._map_chunks(jets_or_paths, batch_size, self.predict_proba)
         probs = np.concatenate(outputs) if outputs else np.zeros((0, len(self.label_names)))
         return probs[:, 1] if probs.shape[1] == 2 else probs
 
@@ -114,12 +119,7 @@ class Tagger:
         """
         if not self.is_multitask:
             raise InputError(f"{self.config['model']['name']} has no per-track outputs (train a vertexer)")
-        parts, n, t0 = [], 0, time.perf_counter()
-        for chunk in self._chunks(jets_or_paths, batch_size):
-            if len(chunk):
-                parts.append(self._track_chunk(chunk))
-                n += len(chunk)
-        self.last_inference_jets_per_s = n / max(time.perf_counter() - t0, 1e-9)
+        parts = self._map_chunks(jets_or_paths, batch_size, self._track_chunk)
         if not parts:
             raise InputError("no jets to predict")
         out = {key: ak.concatenate([p[key] for p in parts]) for key in ("origin", "vertex", "origin_probs")}

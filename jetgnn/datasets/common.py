@@ -36,3 +36,21 @@ def balanced_subset(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def batch_slices(n: int, batch_size: int, drop_last: bool) -> list[slice]:
     stop = n - n % batch_size if drop_last else n
     return [slice(start, min(start + batch_size, n)) for start in range(0, stop, batch_size)]
+
+
+def ddp_rank() -> tuple[int, int]:
+    """(rank, world size) of this process under torch.distributed, (0, 1) without it."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def per_rank(order: np.ndarray) -> np.ndarray:
+    """This rank's share of ``order``: every rank gets an equal share (the remainder is dropped), so that all
+    ranks step together under DDP."""
+    rank, world = ddp_rank()
+    if world == 1:
+        return order
+    return order[: len(order) - len(order) % world][rank::world]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 from torch.utils.data import IterableDataset
 
-from jetgnn.datasets.common import batch_slices, check_graph_kwargs, check_positive
-from jetgnn.datasets.in_memory import InMemoryGraphDataset
+from jetgnn.datasets.common import batch_slices, check_graph_kwargs, check_positive, ddp_rank, per_rank
 from jetgnn.graphs.builder import build_graphs, infer_jet_radius
 from jetgnn.io.jets import Jets
 
@@ -30,7 +29,7 @@ class ContrastivePairs(IterableDataset):
         self.epoch = 0
 
     def __len__(self) -> int:
-        _, world = InMemoryGraphDataset._rank()
+        _, world = ddp_rank()
         return max(1, len(batch_slices(len(self.jets) // world, self.batch_size, self.drop_last)))
 
     def views(self, jets: Jets, rng: np.random.Generator):
@@ -42,9 +41,8 @@ class ContrastivePairs(IterableDataset):
     def __iter__(self):
         n = len(self.jets)
         order = np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle else np.arange(n)
-        rank, world = InMemoryGraphDataset._rank()
-        if world > 1:
-            order = order[: n - n % world][rank::world]
+        order = per_rank(order)
+        rank, _ = ddp_rank()
         epoch = self.epoch
         self.epoch += 1
         slices = batch_slices(len(order), self.batch_size, self.drop_last) or [slice(0, len(order))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from torch.utils.data import IterableDataset
 
-from jetgnn.datasets.common import balanced_subset, batch_slices, check_graph_kwargs, check_positive
+from jetgnn.datasets.common import balanced_subset, batch_slices, check_graph_kwargs, check_positive, ddp_rank, per_rank
 from jetgnn.errors import InputError
 from jetgnn.graphs.batching import concat_batches, select_graphs
 from jetgnn.graphs.builder import build_graphs
@@ -47,23 +47,8 @@ class InMemoryGraphDataset(IterableDataset):
     def num_jets(self) -> int:
         return len(self.index)
 
-    @staticmethod
-    def _rank() -> tuple[int, int]:
-        import torch.distributed as dist
-
-        if dist.is_available() and dist.is_initialized():
-            return dist.get_rank(), dist.get_world_size()
-        return 0, 1
-
-    def _per_rank(self, order: np.ndarray) -> np.ndarray:
-        """Under DDP, every rank gets an equal share (the remainder is dropped), so all ranks step together."""
-        rank, world = self._rank()
-        if world == 1:
-            return order
-        return order[: len(order) - len(order) % world][rank::world]
-
     def __len__(self) -> int:
-        _, world = self._rank()
+        _, world = ddp_rank()
         return len(batch_slices(len(self.index) // world, self.batch_size, self.drop_last))
 
     def set_epoch(self, epoch: int) -> None:
@@ -74,6 +59,6 @@ class InMemoryGraphDataset(IterableDataset):
         if self.shuffle:
             order = np.random.default_rng([self.seed, self.epoch]).permutation(self.index)
         self.epoch += 1
-        order = self._per_rank(order)
+        order = per_rank(order)
         for part in batch_slices(len(order), self.batch_size, self.drop_last):
             yield select_graphs(self.graphs, order[part])

@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from jetgnn import __version__
-from jetgnn.datasets.common import balanced_subset, batch_slices, check_graph_kwargs, check_positive
+from jetgnn.datasets.common import balanced_subset, batch_slices, check_graph_kwargs, check_positive, ddp_rank
 from jetgnn.graphs.batching import batch_from_dict, batch_to_dict, concat_batches, select_graphs
 from jetgnn.graphs.builder import build_graphs
 from jetgnn.io.files import expand_paths, open_tree
@@ -23,9 +23,7 @@ from jetgnn.utils.files import atomic_path
 
 def _shard() -> tuple[int, int]:
     """(index, count) of this reader among all DDP ranks x DataLoader workers."""
-    rank, world = 0, 1
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    rank, world = ddp_rank()
     info = get_worker_info()
     worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
     return rank * workers + worker, world * workers

@@ -18,7 +18,7 @@ drop                each particle but the hardest dropped with probability ``p``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import awkward as ak
 import numpy as np
@@ -89,8 +89,8 @@ class Constituents:
     def select(self, keep: np.ndarray) -> Constituents:
         """Keep the particles where ``keep`` is True."""
         counts = np.bincount(self.owner[keep], minlength=len(self.counts))
-        return Constituents(self.pt[keep], self.deta[keep], self.dphi[keep], self.mass[keep], counts, self.jet_eta,
-                            self.jet_phi, {k: v[keep] for k, v in self.other.items()})
+        return replace(self, pt=self.pt[keep], deta=self.deta[keep], dphi=self.dphi[keep], mass=self.mass[keep],
+                       counts=counts, other={k: v[keep] for k, v in self.other.items()})
 
     def append(self, owner_new: np.ndarray, pt, deta, dphi, mass, other_new: dict) -> Constituents:
         """Add particles to jets ``owner_new`` (appended after each jet's own particles)."""
@@ -99,21 +99,19 @@ class Constituents:
         cat = lambda a, b: np.concatenate([a, b])[order]  # noqa: E731
         counts = self.counts + np.bincount(owner_new, minlength=len(self.counts))
         other = {k: cat(v, other_new[k]) for k, v in self.other.items()}
-        return Constituents(cat(self.pt, pt), cat(self.deta, deta), cat(self.dphi, dphi), cat(self.mass, mass),
-                            counts, self.jet_eta, self.jet_phi, other)
+        return replace(self, pt=cat(self.pt, pt), deta=cat(self.deta, deta), dphi=cat(self.dphi, dphi),
+                       mass=cat(self.mass, mass), counts=counts, other=other)
 
 
 def rotate(c: Constituents, rng: np.random.Generator) -> Constituents:
     angle = rng.uniform(0, 2 * np.pi, len(c.counts))[c.owner]
     cos, sin = np.cos(angle), np.sin(angle)
-    return Constituents(c.pt, cos * c.deta - sin * c.dphi, sin * c.deta + cos * c.dphi, c.mass, c.counts, c.jet_eta,
-                        c.jet_phi, c.other)
+    return replace(c, deta=cos * c.deta - sin * c.dphi, dphi=sin * c.deta + cos * c.dphi)
 
 
 def translate(c: Constituents, rng: np.random.Generator, width: float = 0.05) -> Constituents:
     shift = rng.normal(0, width, (2, len(c.counts)))
-    return Constituents(c.pt, c.deta + shift[0][c.owner], c.dphi + shift[1][c.owner], c.mass, c.counts, c.jet_eta,
-                        c.jet_phi, c.other)
+    return replace(c, deta=c.deta + shift[0][c.owner], dphi=c.dphi + shift[1][c.owner])
 
 
 def soft(c: Constituents, rng: np.random.Generator, n_max: int = 5, pt_max: float = 0.5,
@@ -130,7 +128,7 @@ def soft(c: Constituents, rng: np.random.Generator, n_max: int = 5, pt_max: floa
 def collinear_split(c: Constituents, rng: np.random.Generator, p: float = 0.1) -> Constituents:
     split = rng.uniform(0, 1, len(c.pt)) < p
     z = np.where(split, rng.uniform(0, 1, len(c.pt)), 1.0)
-    kept = Constituents(c.pt * z, c.deta, c.dphi, c.mass * z, c.counts, c.jet_eta, c.jet_phi, c.other)
+    kept = replace(c, pt=c.pt * z, mass=c.mass * z)
     one_minus = 1.0 - z[split]
     return kept.append(c.owner[split], c.pt[split] * one_minus, c.deta[split], c.dphi[split], c.mass[split] * one_minus,
                        {k: v[split] for k, v in c.other.items()})
@@ -138,7 +136,7 @@ def collinear_split(c: Constituents, rng: np.random.Generator, p: float = 0.1) -
 
 def smear_pt(c: Constituents, rng: np.random.Generator, sigma: float = 0.1) -> Constituents:
     factor = np.maximum(1 + sigma * rng.standard_normal(len(c.pt)), 0.01)
-    return Constituents(c.pt * factor, c.deta, c.dphi, c.mass * factor, c.counts, c.jet_eta, c.jet_phi, c.other)
+    return replace(c, pt=c.pt * factor, mass=c.mass * factor)
 
 
 def drop(c: Constituents, rng: np.random.Generator, p: float = 0.1) -> Constituents:

@@ -26,12 +26,9 @@ class ContrastiveModule(L.LightningModule):
         self.projector = mlp([embed_dim, *config["pretraining"]["projection"]], norm=False, last_activation=False)
         self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
 
-    def _project(self, h: torch.Tensor) -> torch.Tensor:
-        return self.projector(h)
-
     def _loss(self, views):
         h1, h2 = self.encoder.embed(views[0]), self.encoder.embed(views[1])
-        loss = nt_xent(self._project(h1), self._project(h2), self.hparams.config["pretraining"]["temperature"])
+        loss = nt_xent(self.projector(h1), self.projector(h2), self.hparams.config["pretraining"]["temperature"])
         return loss, h1, h2
 
     def training_step(self, views, batch_idx):

@@ -23,6 +23,7 @@ from jetgnn.io.reader import read_jets
 from jetgnn.models import InputSpec
 from jetgnn.pretraining.losses import alignment, uniformity
 from jetgnn.pretraining.module import ContrastiveModule, build_encoder
+from jetgnn.tagger import load_checkpoint
 from jetgnn.training.config import PRETRAIN_DEFAULTS
 from jetgnn.training.history import read_history
 from jetgnn.training.runner import _write_yaml, fit, resolve_config, split_train_val, start_run
@@ -90,8 +91,7 @@ def pretrain(config, out=None, *, data=None, epochs=None, seed=None, resume: boo
 
     history = read_history(out / "history.csv")
     best = ContrastiveModule(cfg, spec, embed_dim, steps_per_epoch=len(train_set))
-    ckpt = torch.load(out / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
-    best.load_state_dict(ckpt["state_dict"])
+    best.load_state_dict(load_checkpoint(out / "checkpoints" / "best.ckpt")["state_dict"])
     quality = representation_quality(best.encoder, val_set)
     write_json(out / "metrics.json", {
         "train_loss": history[-1]["train_loss"] if history else None,
