@@ -31,6 +31,8 @@ _API = {
     "ClassicalVertexer": "jetgnn.vertexing.classical",
     "load_tagger": "jetgnn.tagger",
     "Tagger": "jetgnn.tagger",
+    "export_onnx": "jetgnn.export.onnx",
+    "OnnxTagger": "jetgnn.export.onnx",
     "InputError": "jetgnn.errors",
 }
 

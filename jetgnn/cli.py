@@ -73,7 +73,7 @@ def _cmd_pretrain(args) -> int:
 def _cmd_benchmark(args) -> int:
     from jetgnn.benchmarking import run_benchmark
 
-    out = run_benchmark(args.config, args.out, train=args.train, test=args.test, seeds=args.seeds,
+    out = run_benchmark(args.config, args.out, train=args.train, test=args.test, seeds=args.seeds, jobs=args.jobs,
                         log=lambda line: print(line, file=sys.stderr, flush=True))
     print((out / "results.md").read_text())
     return 0
@@ -92,6 +92,34 @@ def _print_metrics(path) -> None:
         if metrics.get(key) is not None:
             value = metrics[key]
             print(f"  {key:22s} {value:.4g}" if isinstance(value, float) else f"  {key:22s} {value}")
+
+
+def _cmd_export(args) -> int:
+    from pathlib import Path
+
+    from jetgnn.errors import MissingExtraError
+
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError as err:
+        raise MissingExtraError("export", "onnx, onnxscript, onnxruntime", "jetgnn export") from err
+    from jetgnn.export.onnx import OnnxTagger, check_onnx, export_onnx, onnx_inputs
+    from jetgnn.io.reader import read_jets
+    from jetgnn.tagger import load_tagger
+
+    tagger = load_tagger(args.run_dir)
+    out = Path(args.out) if args.out else Path(args.run_dir) / "model.onnx"
+    export_onnx(tagger, out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB); inputs {OnnxTagger(out).input_names}")
+    if args.check:
+        jets = read_jets(args.check, mapping=tagger.config["data"]["mapping"], entry_stop=args.check_jets)
+        worst = check_onnx(tagger, out, jets, atol=args.atol)
+        n_max = onnx_inputs(tagger, jets)["mask"].shape[1]
+        print(f"ONNX Runtime vs PyTorch on {len(jets)} jets (padded to {n_max} particles): "
+              f"largest difference {worst:.2g} (tolerance {args.atol:g})")
+    return 0
 
 
 def _cmd_evaluate(args) -> int:
@@ -180,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--test", nargs="+", default=None, help="test files (default: the common validation split)")
     be.add_argument("--seeds", type=_positive_int, default=None, help="trainings per model (overrides seeds)")
     be.add_argument("--out", required=True, help="output folder (runs/, results.json, results.md, plots)")
+    be.add_argument("--jobs", type=_positive_int, default=1,
+                    help="trainings run at once in separate processes, sharing the cores (and GPU) (default 1)")
     be.set_defaults(func=_cmd_benchmark)
 
     ev = sub.add_parser("evaluate", help="metrics and plots of a trained tagger on any data")
@@ -193,6 +223,16 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--data", nargs="+", required=True, help="ROOT files or globs")
     pr.add_argument("--out", required=True, help="output .root file")
     pr.set_defaults(func=_cmd_predict)
+
+    ex = sub.add_parser("export", help="export a trained neural tagger to ONNX (dynamic jet and particle axes)")
+    ex.add_argument("run_dir")
+    ex.add_argument("--format", choices=["onnx"], default="onnx", help="export format (onnx)")
+    ex.add_argument("--out", default=None, help="output .onnx file (default: RUN_DIR/model.onnx)")
+    ex.add_argument("--check", nargs="+", default=None,
+                    help="ROOT files: compare ONNX Runtime with PyTorch on their jets (error above --atol)")
+    ex.add_argument("--check-jets", type=_positive_int, default=1000, help="jets read for --check (default 1000)")
+    ex.add_argument("--atol", type=float, default=1e-5, help="largest allowed difference for --check (1e-5)")
+    ex.set_defaults(func=_cmd_export)
 
     summ = sub.add_parser("summary", help="print a summary table of jetclass ROOT files")
     summ.add_argument("files", nargs="+", help="ROOT files or globs")

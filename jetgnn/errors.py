@@ -22,3 +22,7 @@ class MissingExtraError(JetGNNError, ImportError):
             f"{feature} needs the optional '{extra}' extra ({packages}): "
             f"pip install 'jetgnn[{extra}]'"
         )
+
+
+class ExportMismatchError(JetGNNError, RuntimeError):
+    """An exported model's outputs differ from the PyTorch model's beyond the tolerance."""

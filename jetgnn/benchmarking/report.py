@@ -18,11 +18,20 @@ def _pm(stats: dict, key: str, digits=4) -> str:
     return _fmt(mean, digits) + (f" ± {_fmt(std, digits)}" if std else "")
 
 
+def _machine_line(machine: dict | None) -> list[str]:
+    if not machine:
+        return []
+    device = f"GPU {machine['gpu']}" if machine.get("gpu") else "no GPU"
+    return [f"Machine: {machine['cpu']}, {machine['cores']} cores, {device}; torch "
+            f"{machine['versions'].get('torch')}; {machine['date']}.", ""]
+
+
 def markdown_report(result: dict) -> str:
     """Per model: mean ± std over seeds; each model's seed ensemble (mean score) as its own row."""
     lines = [f"# Benchmark: {result['task'] or 'jets'}", "",
              f"{result['seeds']} seed(s) per model; {result['n_train_jets']} training jets, "
              f"{result['n_test_jets']} test jets ({', '.join(result['test']) or 'common validation split'}).", "",
+             *_machine_line(result.get("machine")),
              "| model | AUC | accuracy | 1/eps_B @ 30% | 1/eps_B @ 50% | parameters | train time (s) "
              "| train jets/s | inference jets/s |",
              "|---|---|---|---|---|---|---|---|---|"]

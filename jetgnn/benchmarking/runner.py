@@ -10,6 +10,9 @@ the reference), ``scores.png``, ``training.png`` and, with a size scan, ``size_s
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +25,7 @@ from jetgnn.evaluation.evaluate import write_json
 from jetgnn.evaluation.metrics import binary_metrics
 from jetgnn.io.reader import read_jets
 from jetgnn.training.history import read_history
+from jetgnn.utils.environment import machine
 from jetgnn.utils.files import atomic_path
 
 METRICS = ("auc", "accuracy", "rejection_at_30", "rejection_at_50", "n_params", "train_time_s", "train_jets_per_s",
@@ -44,6 +48,40 @@ def _train_run(entry: dict, cfg: dict, out: Path, seed: int, extra: dict | None 
         overrides["data.max_jets"] = cfg["data"]["max_jets"]
     return train(entry["config"], out=out, train=cfg["data"]["train"], seed=seed, overrides=overrides,
                  progress=False)
+
+
+def _limit_threads(n_threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(n_threads)
+
+
+def _train_in_parallel(tasks: list[tuple], jobs: int, log) -> None:
+    """Train the ``(entry, cfg, out, seed[, extra])`` tasks that have not finished on ``jobs`` spawned processes,
+    each with an equal share of the CPU threads (several small trainings also share one GPU well)."""
+    todo = [t for t in tasks if not (t[2] / "metrics.json").exists()]
+    if jobs <= 1 or len(todo) <= 1:
+        return
+    threads = max(1, (os.cpu_count() or 1) // min(jobs, len(todo)))
+    # the thread pools of OpenMP/OpenBLAS/MKL/numba size themselves from these when the workers import numpy and
+    # torch: without them every worker keeps spinning threads for all cores and the jobs slow each other down
+    limits = {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                              "NUMBA_NUM_THREADS")}
+    saved = {name: os.environ.get(name) for name in limits}
+    os.environ.update(limits)
+    try:
+        with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=get_context("spawn"), initializer=_limit_threads,
+                                 initargs=(threads,)) as pool:
+            futures = {pool.submit(_train_run, *task): task[2].name for task in todo}
+            for future in as_completed(futures):
+                future.result()
+                log(f"{futures[future]}: trained")
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _test_jets(cfg: dict, run: Path):
@@ -73,8 +111,13 @@ def _summary(rows: list[dict]) -> tuple[dict, dict]:
     return mean, std
 
 
-def run_benchmark(config, out, train=None, test=None, seeds=None, log=print) -> Path:
-    """Run (or continue) the benchmark of ``config`` into ``out``; returns ``out``."""
+def run_benchmark(config, out, train=None, test=None, seeds=None, jobs: int = 1, log=print) -> Path:
+    """Run (or continue) the benchmark of ``config`` into ``out``; returns ``out``.
+
+    jobs : trainings run at once in separate processes (default 1: one after the other in this process).
+    """
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     from jetgnn.tagger import load_tagger
 
     cfg = load_benchmark_config(config, train, test, seeds)
@@ -82,6 +125,8 @@ def run_benchmark(config, out, train=None, test=None, seeds=None, log=print) -> 
     (out / "runs").mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "benchmark.yaml", suffix=".yaml") as tmp, open(tmp, "w") as f:
         yaml.safe_dump(cfg, f, sort_keys=False)
+    _train_in_parallel([(entry, cfg, out / "runs" / f"{label}_seed{seed}", seed)
+                        for label, entry in cfg["models"].items() for seed in range(cfg["seeds"])], jobs, log)
     models, scores, histories, labels, test_jets = {}, {}, {}, None, None
     for label, entry in cfg["models"].items():
         rows, model_scores, model_histories = [], [], []
@@ -105,9 +150,9 @@ def run_benchmark(config, out, train=None, test=None, seeds=None, log=print) -> 
     signal = labels == labels.max()
     result = {"task": cfg["task"], "seeds": cfg["seeds"], "train": cfg["data"]["train"], "test": cfg["data"]["test"],
               "n_test_jets": int(len(labels)), "n_train_jets": _n_train(out, next(iter(models))),
-              "reference": cfg["reference"], "models": models}
+              "reference": cfg["reference"], "machine": machine(), "models": models}
     if cfg["size_scan"]:
-        result["size_scan"] = _size_scan(cfg, out, log)
+        result["size_scan"] = _size_scan(cfg, out, jobs, log)
         size_scan_plot(result["size_scan"], out / "size_scan.png")
     roc_comparison_plot(signal, scores, cfg["reference"], out / "roc.png")
     score_grid_plot(signal, {k: np.mean(v, axis=0) for k, v in scores.items()}, out / "scores.png")
@@ -123,15 +168,17 @@ def _n_train(out: Path, label: str) -> int | None:
     return metrics.get("n_train_jets")
 
 
-def _size_scan(cfg: dict, out: Path, log) -> dict:
+def _size_scan(cfg: dict, out: Path, jobs: int, log) -> dict:
     """AUC of one model vs the number of training jets, with a power-law fit 1 - AUC = a N^b."""
     label = cfg["size_scan"]["model"]
     entry = cfg["models"][label]
     full = _n_train(out, label)
+    tasks = [(entry, cfg, out / "runs" / f"size_scan_{label}_{n}", 0, {"data.train_fraction": min(1.0, n / full)})
+             for n in sorted(cfg["size_scan"]["sizes"])]
+    _train_in_parallel(tasks, jobs, log)
     points = []
-    for n in sorted(cfg["size_scan"]["sizes"]):
-        fraction = min(1.0, n / full)
-        run = _train_run(entry, cfg, out / "runs" / f"size_scan_{label}_{n}", 0, {"data.train_fraction": fraction})
+    for task in tasks:
+        run = _train_run(*task)
         metrics = json.loads((run / "metrics.json").read_text())
         points.append({"n_train_jets": metrics["n_train_jets"], "auc": metrics["auc"]})
         log(f"size scan {label} {metrics['n_train_jets']} jets: AUC {metrics['auc']:.4f}")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.utils import to_dense_batch
 
 from jetgnn.errors import InputError
 from jetgnn.models.base import InputSpec, JetTagger
 from jetgnn.models.layers import mlp
+from jetgnn.models.layers.dense import to_dense
 
 
 class MLPTagger(JetTagger):
@@ -28,10 +28,9 @@ class MLPTagger(JetTagger):
     def embed(self, batch):
         parts = []
         if self.use_particles:
-            dense, _ = to_dense_batch(batch.x, batch.batch, batch_size=batch.num_graphs, max_num_nodes=self.n_particles)
-            if dense.shape[1] < self.n_particles:
-                dense = torch.nn.functional.pad(dense, (0, 0, 0, self.n_particles - dense.shape[1]))
-            parts.append(dense.flatten(1))
+            # the first n_particles particles of each jet, zero-padded (pad, then cut: no shape-dependent branch)
+            dense = torch.nn.functional.pad(to_dense(batch.x, batch)[0], (0, 0, 0, self.n_particles))
+            parts.append(dense[:, :self.n_particles].flatten(1))
         if self.use_globals:
             parts.append(batch.u)
         return self.input_norm(torch.cat(parts, dim=1))

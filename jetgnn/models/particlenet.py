@@ -31,7 +31,7 @@ class ParticleNet(JetTagger):
         x = self.input_norm(batch.x)
         points = batch.pos
         for block in self.blocks:
-            x = block(points, x, batch.batch)
+            x = block(points, x, batch)
             points = x
         return global_mean_pool(x, batch.batch, size=batch.num_graphs)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.utils import to_dense_batch
 
 from jetgnn.models.base import InputSpec, JetTagger
 from jetgnn.models.layers import AttentionBlock, dense_pair_features, mask_attention_bias, mlp
+from jetgnn.models.layers.dense import to_dense
 
 
 class ParticleTransformer(JetTagger):
@@ -32,11 +32,9 @@ class ParticleTransformer(JetTagger):
             mlp([embed, embed], norm=False, dropout=dropout), nn.Linear(embed, n_classes))
 
     def embed(self, batch) -> torch.Tensor:
-        x, mask = to_dense_batch(self.particle_embed(self.input_norm(batch.x)), batch.batch,
-                                 batch_size=batch.num_graphs)
-        pt = torch.exp(self.raw_node_feature(batch, "log_pt"))
-        pt, _ = to_dense_batch(pt, batch.batch, batch_size=batch.num_graphs)
-        pos, _ = to_dense_batch(batch.pos, batch.batch, batch_size=batch.num_graphs)
+        x, mask = to_dense(self.particle_embed(self.input_norm(batch.x)), batch)
+        pt = to_dense(torch.exp(self.raw_node_feature(batch, "log_pt")), batch)[0]
+        pos = to_dense(batch.pos, batch)[0]
         bias = self.pair_embed(dense_pair_features(pt, pos[..., 0], pos[..., 1])).permute(0, 3, 1, 2)
         bias = mask_attention_bias(bias, mask)
         for block in self.blocks:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.utils import to_dense_batch
 
 from jetgnn.errors import InputError
 from jetgnn.models.base import InputSpec, JetTagger
 from jetgnn.models.layers import AttentionBlock, dense_pair_features, mask_attention_bias, mlp
+from jetgnn.models.layers.dense import to_dense
 from jetgnn.vertexing.geometry import pair_distance
 
 N_ORIGINS = 5
@@ -64,13 +64,13 @@ class Vertexer(JetTagger):
                                        nn.Linear(edge_hidden, 1))
 
     def _dense(self, batch, values: torch.Tensor) -> torch.Tensor:
-        return to_dense_batch(values, batch.batch, batch_size=batch.num_graphs)[0]
+        return to_dense(values, batch)[0]
 
     def pair_features(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         """([B, N, N, 6] pair features, [B, N] mask): ln ΔR, ln kT, ln z, ln m^2, ln(DCA / mm + 1e-3),
         ln(1 + DCA significance)."""
         raw = {name: self.raw_node_feature(batch, name) for name in ("log_pt", *TRACK_FEATURES)}
-        pt, mask = to_dense_batch(torch.exp(raw["log_pt"]), batch.batch, batch_size=batch.num_graphs)
+        pt, mask = to_dense(torch.exp(raw["log_pt"]), batch)
         pos = self._dense(batch, batch.pos)
         d0 = self._dense(batch, torch.atanh(raw["tanh_d0"].clamp(-0.999999, 0.999999)))
         dz = self._dense(batch, torch.atanh(raw["tanh_dz"].clamp(-0.999999, 0.999999)))

@@ -27,7 +27,8 @@ def pair_distance(d0: torch.Tensor, dz: torch.Tensor, phi: torch.Tensor, eta: to
     dtype = d0.dtype
     d0, dz, phi, eta = (t.double() for t in (d0, dz, phi, eta))
     point = torch.stack([d0 * torch.sin(phi), -d0 * torch.cos(phi), dz], dim=-1)  # [B, N, 3]
-    direction = torch.stack([torch.cos(phi), torch.sin(phi), torch.sinh(eta)], dim=-1)
+    sinh_eta = (torch.exp(eta) - torch.exp(-eta)) / 2  # written out: ONNX Runtime has no float64 Sinh
+    direction = torch.stack([torch.cos(phi), torch.sin(phi), sinh_eta], dim=-1)
     w0 = point[:, :, None, :] - point[:, None, :, :]  # [B, N, N, 3]: p_a - p_b
     u_a, u_b = direction[:, :, None, :], direction[:, None, :, :]
     a = (u_a * u_a).sum(-1)

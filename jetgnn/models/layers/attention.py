@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -31,9 +32,17 @@ class AttentionBlock(nn.Module):
         self.feed_forward = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Dropout(dropout),
                                           nn.Linear(4 * dim, dim))
 
+    def attend(self, h: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """Multi-head attention with the ``nn.MultiheadAttention`` weights, written out (same result up to
+        rounding; unlike the fused kernels it exports to ONNX with dynamic shapes)."""
+        b, n, dim = h.shape
+        mha = self.attention
+        q, k, v = F.linear(h, mha.in_proj_weight, mha.in_proj_bias).reshape(b, n, 3, self.heads, dim // self.heads) \
+            .permute(2, 0, 3, 1, 4)  # 3 x [B, heads, N, dim / heads]
+        weights = torch.softmax(q @ k.transpose(-1, -2) * (dim // self.heads) ** -0.5 + bias, dim=-1)
+        weights = F.dropout(weights, mha.dropout, self.training)
+        return mha.out_proj((weights @ v).permute(0, 2, 1, 3).reshape(b, n, dim))
+
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        b, n, _ = x.shape
-        h = self.norm1(x)
-        h, _ = self.attention(h, h, h, attn_mask=bias.reshape(b * self.heads, n, n), need_weights=False)
-        x = x + h
+        x = x + self.attend(self.norm1(x), bias)
         return x + self.feed_forward(self.norm2(x))

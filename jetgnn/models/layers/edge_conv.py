@@ -39,6 +39,6 @@ class EdgeConvBlock(nn.Module):
         self.shortcut = nn.Sequential(nn.Linear(in_channels, channels[-1], bias=False), nn.BatchNorm1d(channels[-1]))
         self.activation = nn.ReLU()
 
-    def forward(self, points: torch.Tensor, x: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+    def forward(self, points: torch.Tensor, x: torch.Tensor, batch) -> torch.Tensor:
         edge_index = knn_edges(points, batch, self.k)
         return self.activation(self.conv(x, edge_index) + self.shortcut(x))

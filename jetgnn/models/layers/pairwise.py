@@ -15,10 +15,11 @@ def dense_pair_features(pt: torch.Tensor, deta: torch.Tensor, dphi: torch.Tensor
     """
     d_eta = deta[:, :, None] - deta[:, None, :]
     d_phi = torch.remainder(dphi[:, :, None] - dphi[:, None, :] + torch.pi, 2 * torch.pi) - torch.pi
-    delta = torch.sqrt(d_eta.square() + d_phi.square() + _EPS)
+    delta = torch.sqrt((d_eta.square() + d_phi.square()).clamp_min(_EPS))
     pt_a, pt_b = pt[:, :, None], pt[:, None, :]
     pt_min = torch.minimum(pt_a, pt_b)
-    m2 = 2 * pt_a * pt_b * (torch.cosh(d_eta) - torch.cos(d_phi))
+    # cosh Δη - cos Δφ = 2 sinh^2(Δη/2) + 2 sin^2(Δφ/2): no cancellation for the small angles inside a jet
+    m2 = 4 * pt_a * pt_b * (torch.sinh(d_eta / 2).square() + torch.sin(d_phi / 2).square())
     return torch.stack([
         torch.log(delta),
         torch.log((pt_min * delta).clamp_min(_EPS)),

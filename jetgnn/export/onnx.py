@@ -1,0 +1,271 @@
+"""ONNX export of trained neural taggers (``jetgnn export RUN_DIR --format onnx``) and ONNX Runtime scoring.
+
+The exported graph takes padded per-jet tensors, with dynamic jet (B) and particle (N) axes:
+
+==============  ===================  =============================================================
+input           shape                content
+==============  ===================  =============================================================
+``x``           [B, N, F] float32    node features ``x_names`` (jetgnn's scaled node features)
+``pos``         [B, N, 2] float32    (deta, dphi) to the jet axis (radians)
+``mask``        [B, N] bool          True for real particles, False for padding
+``u``           [B, G] float32       jet globals ``u_names`` (only models with globals)
+``adjacency``   [B, N, N] bool       edge s -> t of the built graph (only models that read graph edges:
+                                     the MPNN; ParticleNet builds its kNN graphs inside the network)
+``edge_attr``   [B, N, N, E] float32 edge features ``edge_attr_names`` at [b, s, t] (with ``adjacency``)
+==============  ===================  =============================================================
+
+Outputs: ``probabilities`` [B, n_classes] (softmax); the vertexer adds ``track_origin`` [B, N, 5] (origin class
+probabilities) and ``same_vertex`` [B, N, N] (pair probabilities). Padded positions are ignored, so a jet
+scores the same whatever N it is padded to. :func:`onnx_inputs` makes these arrays from jets with the
+tagger's own graph options; the feature names, classes and graph options travel in the model's metadata,
+so :class:`OnnxTagger` scores ROOT files without the run directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from jetgnn.errors import ExportMismatchError, InputError
+from jetgnn.graphs.builder import build_graphs
+from jetgnn.models.layers import DenseLayout, EdgeConvBlock
+from jetgnn.utils.files import atomic_path
+
+#: node-tensor inputs, in the exported graph's order
+_BASE_INPUTS = ("x", "pos", "mask")
+
+
+def _uses_graph_edges(model: nn.Module) -> bool:
+    return bool(getattr(model, "uses_graph_edges", False))
+
+
+def min_particles(model: nn.Module) -> int:
+    """Smallest particle axis N the exported graph accepts: k + 1 for kNN models (padding fills it up)."""
+    return 1 + max((m.k for m in model.modules() if isinstance(m, EdgeConvBlock)), default=1)
+
+
+class _PaddedBatch:
+    """The Batch attributes the models read, made from padded tensors inside the exported graph."""
+
+    def __init__(self, model, x, pos, mask, u=None, adjacency=None, edge_attr=None):
+        n_jets, n_max = mask.shape
+        flat = mask.reshape(-1)
+        index = torch.nonzero(flat).squeeze(1)  # node order: jet by jet, particles in input order
+        torch._check(index.shape[0] > 0)  # at least one particle: lets torch.export drop empty-input branches
+        self.dense_layout = DenseLayout(index, mask)
+        self.num_graphs = n_jets
+        self.batch = torch.div(index, n_max, rounding_mode="floor")
+        self.x = x.reshape(n_jets * n_max, x.shape[-1])[index]
+        self.pos = pos.reshape(n_jets * n_max, 2)[index]
+        self.u = u if u is not None else x.new_zeros(n_jets, 0)
+        self.x_names = model.spec.x_names
+        if adjacency is not None:
+            node_id = torch.cumsum(flat.long(), 0) - 1
+            b, s, t = torch.nonzero(adjacency & mask[:, :, None] & mask[:, None, :], as_tuple=True)
+            torch._check(b.shape[0] > 0)
+            self.edge_index = torch.stack([node_id[b * n_max + s], node_id[b * n_max + t]])
+            self.edge_attr = edge_attr[b, s, t]
+
+
+class PaddedTagger(nn.Module):
+    """A jetgnn model as a function of padded tensors (the ONNX signature of the module docstring)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model.eval()
+        self.input_names = [*_BASE_INPUTS, *(["u"] if model.spec.u_names else []),
+                            *(["adjacency", "edge_attr"] if _uses_graph_edges(model) else [])]
+        self.output_names = ["probabilities", *(["track_origin", "same_vertex"] if model.multitask else [])]
+
+    def forward(self, *inputs: torch.Tensor):
+        batch = _PaddedBatch(self.model, **dict(zip(self.input_names, inputs, strict=True)))
+        if not self.model.multitask:
+            return torch.softmax(self.model(batch), dim=1)
+        out = self.model.forward_all(batch)
+        origin = batch.dense_layout.scatter(torch.softmax(out["origin"], dim=1))
+        return torch.softmax(out["jet"], dim=1), origin, torch.sigmoid(out["edge"])
+
+
+def padded_arrays(batch, input_names, n_min: int = 1) -> dict[str, np.ndarray]:
+    """The ONNX inputs ``input_names`` of a graph Batch: node tensors padded to N = max(largest jet, n_min)."""
+    ptr = batch.ptr.numpy()
+    counts = np.diff(ptr)
+    n_jets, n_max = len(counts), max(int(counts.max(initial=0)), n_min)
+    jet = batch.batch.numpy()
+    slot = np.arange(len(jet)) - ptr[jet]
+    out = {"mask": np.zeros((n_jets, n_max), dtype=bool)}
+    out["mask"][jet, slot] = True
+    for name, values in (("x", batch.x), ("pos", batch.pos)):
+        dense = np.zeros((n_jets, n_max, values.shape[1]), dtype=np.float32)
+        dense[jet, slot] = values.numpy()
+        out[name] = dense
+    if "u" in input_names:
+        out["u"] = batch.u.numpy().astype(np.float32)
+    if "adjacency" in input_names:
+        source, target = batch.edge_index.numpy()
+        b = jet[source]
+        out["adjacency"] = np.zeros((n_jets, n_max, n_max), dtype=bool)
+        out["adjacency"][b, slot[source], slot[target]] = True
+        out["edge_attr"] = np.zeros((n_jets, n_max, n_max, batch.edge_attr.shape[1]), dtype=np.float32)
+        out["edge_attr"][b, slot[source], slot[target]] = batch.edge_attr.numpy()
+    return {name: out[name] for name in input_names}
+
+
+def onnx_inputs(tagger, jets, n_min: int | None = None) -> dict[str, np.ndarray]:
+    """ONNX inputs of ``jets`` (a Jets object) built with the graph options ``tagger`` was trained with."""
+    wrapper = PaddedTagger(tagger.model)
+    n_min = min_particles(tagger.model) if n_min is None else max(n_min, min_particles(tagger.model))
+    return padded_arrays(build_graphs(jets, **tagger.graph_options), wrapper.input_names, n_min)
+
+
+def _example_inputs(wrapper: PaddedTagger, n_min: int) -> tuple[torch.Tensor, ...]:
+    """Random padded inputs (3 jets, N = n_min + 3, one particle of padding per jet) to trace the model with."""
+    spec, n_jets, n = wrapper.model.spec, 3, n_min + 3
+    generator = torch.Generator().manual_seed(0)
+    mask = torch.ones(n_jets, n, dtype=torch.bool)
+    mask[:, -1] = False
+    values = {"x": torch.randn(n_jets, n, len(spec.x_names), generator=generator),
+              "pos": 0.1 * torch.randn(n_jets, n, 2, generator=generator), "mask": mask,
+              "u": torch.randn(n_jets, len(spec.u_names), generator=generator),
+              "adjacency": torch.rand(n_jets, n, n, generator=generator) < 0.5,
+              "edge_attr": torch.randn(n_jets, n, n, max(len(spec.edge_attr_names), 1), generator=generator)}
+    return tuple(values[name] for name in wrapper.input_names)
+
+
+def _dynamic_shapes(wrapper: PaddedTagger, n_min: int) -> dict:
+    jets = torch.export.Dim("jets", min=1)
+    particles = torch.export.Dim("particles", min=n_min)
+    axes = {"x": {0: jets, 1: particles}, "pos": {0: jets, 1: particles}, "mask": {0: jets, 1: particles},
+            "u": {0: jets}, "adjacency": {0: jets, 1: particles, 2: particles},
+            "edge_attr": {0: jets, 1: particles, 2: particles}}
+    return {"inputs": tuple(axes[name] for name in wrapper.input_names)}
+
+
+def _metadata(tagger, wrapper: PaddedTagger, n_min: int) -> dict[str, str]:
+    from jetgnn import __version__
+
+    spec = tagger.model.spec
+    return {"jetgnn_version": __version__, "model": tagger.config["model"]["name"],
+            "label_names": json.dumps(tagger.label_names), "x_names": json.dumps(list(spec.x_names)),
+            "u_names": json.dumps(list(spec.u_names)), "edge_attr_names": json.dumps(list(spec.edge_attr_names)),
+            "graph_options": json.dumps(tagger.graph_options), "mapping": json.dumps(tagger.config["data"]["mapping"]),
+            "min_particles": str(n_min), "inputs": json.dumps(wrapper.input_names),
+            "outputs": json.dumps(wrapper.output_names)}
+
+
+def export_onnx(run_dir_or_tagger, out, check_jets=None, atol: float = 1e-5) -> Path:
+    """Export a trained neural tagger to ONNX (dynamic jet and particle axes); returns the .onnx path.
+
+    With ``check_jets`` (Jets), ONNX Runtime's outputs on them are compared with PyTorch's and a difference
+    above ``atol`` is an error.
+    """
+    import onnx
+
+    from jetgnn.tagger import Tagger, load_tagger
+
+    tagger = run_dir_or_tagger if isinstance(run_dir_or_tagger, Tagger) else load_tagger(run_dir_or_tagger)
+    if tagger.is_linear:
+        raise InputError("the linear baseline is a scikit-learn model, not a neural tagger: ONNX export covers the "
+                         "neural taggers (mlp, pfn, efn, particlenet, mpnn, transformer, vertexer)")
+    out = Path(out)
+    if out.suffix != ".onnx":
+        raise InputError(f"ONNX output file must end in .onnx: {out}")
+    if not out.parent.is_dir():
+        raise InputError(f"output folder {out.parent} does not exist (for {out})")
+    wrapper = PaddedTagger(tagger.model)
+    n_min = min_particles(tagger.model)
+    exporter_log = logging.getLogger("torch.onnx")
+    level = exporter_log.level
+    exporter_log.setLevel(logging.ERROR)  # "torchvision is not installed" notices
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # and the exporter's step log
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(wrapper, _example_inputs(wrapper, n_min), dynamo=True, verbose=False,
+                                    input_names=wrapper.input_names, output_names=wrapper.output_names,
+                                    dynamic_shapes=_dynamic_shapes(wrapper, n_min))
+    exporter_log.setLevel(level)
+    model = program.model_proto
+    for key, value in _metadata(tagger, wrapper, n_min).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    with atomic_path(out, suffix=".onnx") as tmp:
+        onnx.save_model(model, str(tmp))
+    if check_jets is not None:
+        check_onnx(tagger, out, check_jets, atol)
+    return out
+
+
+def check_onnx(tagger, path, jets, atol: float = 1e-5) -> float:
+    """Largest |ONNX Runtime - PyTorch| over all outputs on ``jets``; raises if above ``atol``."""
+    session = OnnxTagger(path)
+    inputs = onnx_inputs(tagger, jets)
+    wrapper = PaddedTagger(tagger.model)
+    with torch.no_grad():
+        expected = wrapper(*(torch.from_numpy(inputs[name]) for name in wrapper.input_names))
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    got = session.run(inputs)
+    worst = max(float(np.max(np.abs(g - e.numpy()), initial=0.0)) for g, e in zip(got, expected, strict=True))
+    if not worst <= atol:
+        raise ExportMismatchError(f"ONNX Runtime and PyTorch differ by {worst:.3g} (> {atol:g}) on {path}")
+    return worst
+
+
+class OnnxTagger:
+    """Score jets with an exported model in ONNX Runtime, like ``Tagger.predict`` (no torch model needed).
+
+    ``run(inputs)`` runs the padded arrays of :func:`onnx_inputs`; ``predict(jets_or_paths)`` builds them
+    with the graph options stored in the model and returns the same scores as ``Tagger.predict``.
+    """
+
+    def __init__(self, path, threads: int | None = None):
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"ONNX file not found: {path}")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if "graph_options" not in meta:
+            raise InputError(f"{path} was not written by jetgnn export (no graph_options metadata)")
+        self.label_names = json.loads(meta["label_names"])
+        self.graph_options = json.loads(meta["graph_options"])
+        self.mapping = json.loads(meta["mapping"])
+        self.min_particles = int(meta["min_particles"])
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.last_inference_jets_per_s: float | None = None
+
+    def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """The model's outputs for padded ``inputs`` (extra keys are ignored)."""
+        return self.session.run(None, {name: inputs[name] for name in self.input_names})
+
+    def predict(self, jets_or_paths, batch_size: int = 1024) -> np.ndarray:
+        """Per-jet scores: the signal probability for two classes, else [n_jets, n_classes] probabilities."""
+        import time
+
+        from jetgnn.io.jets import Jets
+        from jetgnn.io.reader import iter_jets
+
+        chunks = ((jets_or_paths[i:i + batch_size] for i in range(0, len(jets_or_paths), batch_size))
+                  if isinstance(jets_or_paths, Jets)
+                  else iter_jets(jets_or_paths, step_size=batch_size, mapping=self.mapping))
+        names = [*_BASE_INPUTS, *[n for n in ("u", "adjacency", "edge_attr") if n in self.input_names]]
+        outputs, n, t0 = [], 0, time.perf_counter()
+        for chunk in chunks:
+            if len(chunk):
+                arrays = padded_arrays(build_graphs(chunk, **self.graph_options), names, self.min_particles)
+                outputs.append(self.run(arrays)[0])
+                n += len(chunk)
+        self.last_inference_jets_per_s = n / max(time.perf_counter() - t0, 1e-9)
+        probs = np.concatenate(outputs) if outputs else np.zeros((0, len(self.label_names)), dtype=np.float32)
+        return probs[:, 1] if probs.shape[1] == 2 else probs

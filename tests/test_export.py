@@ -1,0 +1,128 @@
+"""ONNX export: every neural model agrees with PyTorch in ONNX Runtime, on any batch and particle-axis size."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
+import jetgnn  # noqa: E402
+from jetgnn.errors import ExportMismatchError, InputError  # noqa: E402
+from jetgnn.export.onnx import OnnxTagger, check_onnx, export_onnx, onnx_inputs  # noqa: E402
+from jetgnn.io.reader import read_jets  # noqa: E402
+from jetgnn.models import MODELS  # noqa: E402
+
+from .conftest import BUNDLED, SMALL_MODEL_PARAMS  # noqa: E402
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+#: the config each model is trained from (the vertexer needs the flavour sample's track truth)
+CONFIG = {name: CONFIGS / f"top_{name}.yaml" for name in MODELS}
+CONFIG["vertexer"] = CONFIGS / "flavour_vertexer.yaml"
+
+
+def _task(name: str) -> str:
+    return "flavour" if name == "vertexer" else "top"
+
+
+@pytest.fixture(scope="module")
+def test_jets():
+    return {task: read_jets([BUNDLED[task]])[1500:1700] for task in ("top", "flavour")}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """name -> (tagger, onnx path): each model trained for one epoch on 400 bundled jets, then exported."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            tmp = tmp_path_factory.mktemp(name)
+            run = jetgnn.train(CONFIG[name], out=tmp / "run", train=[str(BUNDLED[_task(name)])], epochs=1,
+                               progress=False, overrides={"model.params": SMALL_MODEL_PARAMS[name],
+                                                          "data.max_jets": 400, "data.graph.max_particles": 32})
+            tagger = jetgnn.load_tagger(run)
+            cache[name] = (tagger, export_onnx(tagger, tmp / f"{name}.onnx"))
+        return cache[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_onnx_runtime_equals_pytorch(exported, test_jets, name):
+    tagger, path = exported(name)
+    jets = test_jets[_task(name)]
+    assert check_onnx(tagger, path, jets, atol=1e-5) <= 1e-5
+    session = OnnxTagger(path)
+    scores = session.predict(jets, batch_size=64)
+    np.testing.assert_allclose(scores, tagger.predict(jets), atol=1e-5, rtol=0)
+    assert session.label_names == tagger.label_names
+    assert 0 < session.last_inference_jets_per_s
+
+
+@pytest.mark.parametrize("name", ["particlenet", "mpnn", "transformer", "vertexer"])
+def test_dynamic_axes_and_padding(exported, test_jets, name):
+    """One jet or many, padded to its own size or far beyond: the same outputs (padding is ignored)."""
+    tagger, path = exported(name)
+    jets = test_jets[_task(name)][:20]
+    session = OnnxTagger(path)
+    tight = session.run(onnx_inputs(tagger, jets))
+    wide_inputs = onnx_inputs(tagger, jets, n_min=tight[0].shape[0] + 60)
+    assert wide_inputs["mask"].shape[1] >= 60
+    wide = session.run(wide_inputs)
+    np.testing.assert_allclose(wide[0], tight[0], atol=1e-5)
+    single = session.run(onnx_inputs(tagger, jets[3:4]))
+    np.testing.assert_allclose(single[0], tight[0][3:4], atol=1e-5)
+    if tagger.is_multitask:  # per-track outputs: [B, N, 5] origin probabilities, [B, N, N] pair probabilities
+        mask = onnx_inputs(tagger, jets)["mask"]
+        n = mask.shape[1]
+        assert tight[1].shape == (20, n, 5) and tight[2].shape == (20, n, n)
+        np.testing.assert_allclose(tight[1][mask].sum(-1), 1, atol=1e-5)
+        np.testing.assert_allclose(wide[1][:, :n][mask], tight[1][mask], atol=1e-5)
+        tracks = tagger.predict_tracks(jets)
+        first = int(mask[0].sum())
+        np.testing.assert_allclose(tight[1][0, :first].argmax(-1), np.asarray(tracks["origin"][0])[:first])
+
+
+def test_check_fails_for_a_different_model(exported, test_jets, tmp_path):
+    """The comparison can fail: the ONNX file of one training against the PyTorch model of another."""
+    tagger, path = exported("pfn")
+    other = jetgnn.train(CONFIG["pfn"], out=tmp_path / "other", train=[str(BUNDLED["top"])], epochs=1, seed=5,
+                         progress=False, overrides={"model.params": SMALL_MODEL_PARAMS["pfn"], "data.max_jets": 400,
+                                                    "data.graph.max_particles": 32})
+    with pytest.raises(ExportMismatchError, match="differ by"):
+        check_onnx(jetgnn.load_tagger(other), path, test_jets["top"])
+
+
+def test_export_errors(exported, tmp_path):
+    tagger, _ = exported("pfn")
+    linear = jetgnn.train(CONFIGS / "top_linear.yaml", out=tmp_path / "linear", train=[str(BUNDLED["top"])],
+                          progress=False, overrides={"data.max_jets": 300})
+    with pytest.raises(InputError, match="scikit-learn"):
+        export_onnx(linear, tmp_path / "linear.onnx")
+    with pytest.raises(InputError, match=r"\.onnx"):
+        export_onnx(tagger, tmp_path / "model.pt")
+    with pytest.raises(InputError, match="does not exist"):
+        export_onnx(tagger, tmp_path / "missing" / "model.onnx")
+    with pytest.raises(InputError, match="not found"):
+        OnnxTagger(tmp_path / "none.onnx")
+
+
+def test_export_cli(exported, tmp_path):
+    tagger, _ = exported("pfn")
+    out = tmp_path / "cli.onnx"
+    proc = subprocess.run([sys.executable, "-m", "jetgnn", "export", str(tagger.run_dir), "--format", "onnx",
+                           "--out", str(out), "--check", str(BUNDLED["top"]), "--check-jets", "100"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert out.exists() and "largest difference" in proc.stdout
+    scores = OnnxTagger(out).predict([str(BUNDLED["top"])])  # ROOT paths, read with the stored mapping
+    assert scores.shape == (2000,) and np.all((scores >= 0) & (scores <= 1))
+    bad = subprocess.run([sys.executable, "-m", "jetgnn", "export", str(tmp_path / "norun"), "--out", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "error" in bad.stderr
