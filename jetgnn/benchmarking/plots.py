@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_curve
 
-from jetgnn.evaluation.plots import _save, plt
+from jetgnn.evaluation.plots import _save, new_figure
 
 EFFICIENCIES = np.linspace(0.05, 1.0, 191)
 
@@ -27,7 +27,7 @@ def roc_comparison_plot(signal: np.ndarray, scores: dict[str, list[np.ndarray]],
     and below, the ratio of each model's mean to the reference model's."""
     curves = {label: np.array([_rejection_curve(signal, s) for s in seed_scores])
               for label, seed_scores in scores.items()}
-    fig, (ax, ratio) = plt.subplots(2, 1, figsize=(6, 6.5), sharex=True, height_ratios=(3, 1))
+    fig, (ax, ratio) = new_figure(2, 1, figsize=(6, 6.5), sharex=True, height_ratios=(3, 1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         ref = np.nanmean(curves[reference], axis=0)
@@ -55,7 +55,7 @@ def score_grid_plot(signal: np.ndarray, scores: dict[str, np.ndarray], path: Pat
     n = len(scores)
     cols = min(n, 3)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.3 * rows), squeeze=False)
+    fig, axes = new_figure(rows, cols, figsize=(4 * cols, 3.3 * rows), squeeze=False)
     bins = np.linspace(0, 1, 41)
     for ax, (label, score) in zip(axes.ravel(), scores.items(), strict=False):
         ax.hist(score[~signal], bins=bins, histtype="step", density=True, label="background")
@@ -70,7 +70,7 @@ def score_grid_plot(signal: np.ndarray, scores: dict[str, np.ndarray], path: Pat
 
 def training_curves_plot(histories: dict[str, list[list[dict]]], path: Path) -> None:
     """Validation loss per epoch, mean over seeds, per model."""
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = new_figure(figsize=(6, 4.5))
     for label, seed_histories in histories.items():
         n_epochs = min(len(h) for h in seed_histories)
         if n_epochs == 0:
@@ -88,7 +88,7 @@ def size_scan_plot(scan: dict, path: Path) -> None:
     """1 - AUC vs the number of training jets on log axes, with the power-law fit."""
     n = np.array([p["n_train_jets"] for p in scan["points"]], dtype=np.float64)
     one_minus = 1 - np.array([p["auc"] for p in scan["points"]])
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    fig, ax = new_figure(figsize=(5.5, 4.5))
     ax.plot(n, one_minus, "o", label=scan["model"])
     if scan["fit"]:
         grid = np.geomspace(n.min(), n.max(), 50)

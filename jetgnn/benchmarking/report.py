@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def _fmt(value, digits=4) -> str:
     if value is None:
@@ -28,9 +30,10 @@ def _machine_line(machine: dict | None) -> list[str]:
 
 def markdown_report(result: dict) -> str:
     """Per model: mean ± std over seeds; each model's seed ensemble (mean score) as its own row."""
+    test = ", ".join(Path(f).name for f in result["test"]) or "common validation split"
     lines = [f"# Benchmark: {result['task'] or 'jets'}", "",
              f"{result['seeds']} seed(s) per model; {result['n_train_jets']} training jets, "
-             f"{result['n_test_jets']} test jets ({', '.join(result['test']) or 'common validation split'}).", "",
+             f"{result['n_test_jets']} test jets ({test}).", "",
              *_machine_line(result.get("machine")),
              "| model | AUC | accuracy | 1/eps_B @ 30% | 1/eps_B @ 50% | parameters | train time (s) "
              "| train jets/s | inference jets/s |",

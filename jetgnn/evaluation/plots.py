@@ -4,29 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
 from jetgnn.utils.files import atomic_path
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+
+def new_figure(*args, figsize: tuple[float, float], **kwargs):
+    """(Figure, axes) without pyplot: the package's plots never switch or use the caller's backend (a notebook's
+    inline plots keep working) and leave no open figures behind. Arguments as for ``Figure.subplots``."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*args, **kwargs)
 
 
 def _save(fig, path: Path) -> None:
     """Write a figure atomically (temporary file in the same folder, then rename)."""
-    try:
-        with atomic_path(path, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=100)
-    finally:
-        plt.close(fig)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100)
 
 
 def roc_plot(y_true, score, path: Path, label: str = "") -> None:
     fpr, tpr, _ = roc_curve(y_true, score)
     keep = (fpr > 0) & (tpr > 0.05)
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    fig, ax = new_figure(figsize=(5.5, 4.5))
     ax.plot(tpr[keep], 1.0 / fpr[keep], label=label)
     ax.set(xlabel="signal efficiency", ylabel="background rejection 1/eps_B", yscale="log", xlim=(0, 1))
     for eff in (0.3, 0.5):
@@ -39,7 +40,7 @@ def roc_plot(y_true, score, path: Path, label: str = "") -> None:
 
 
 def scores_plot(y_true, score, label_names, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    fig, ax = new_figure(figsize=(5.5, 4.5))
     bins = np.linspace(0, 1, 41)
     for k, name in enumerate(label_names):
         ax.hist(score[y_true == k], bins=bins, histtype="step", density=True, lw=1.5, label=name)
@@ -50,7 +51,7 @@ def scores_plot(y_true, score, label_names, path: Path) -> None:
 
 
 def loss_plot(history: list[dict], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    fig, ax = new_figure(figsize=(5.5, 4.5))
     epochs = [row["epoch"] for row in history]
     for key in ("train_loss", "val_loss"):
         values = [row.get(key) for row in history]

@@ -86,12 +86,12 @@ def origin_metrics(confusion: np.ndarray) -> dict[str, float]:
 
 def confusion_plot(confusion: np.ndarray, path: Path) -> None:
     """Row-normalised origin confusion matrix (true origin vs predicted) as a png."""
-    from jetgnn.evaluation.plots import _save, plt
+    from jetgnn.evaluation.plots import _save, new_figure
 
     rows = confusion.sum(1, keepdims=True)
     fraction = np.divide(confusion, rows, out=np.zeros(confusion.shape), where=rows > 0)
     names = ORIGIN_NAMES[:len(confusion)]
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig, ax = new_figure(figsize=(6, 5))
     image = ax.imshow(fraction, vmin=0, vmax=1, cmap="Blues")
     for i in range(len(names)):
         for j in range(len(names)):
