@@ -18,6 +18,29 @@ from jetgnn.models.linear import LinearJetTagger
 from jetgnn.vertexing.grouping import group_tracks
 
 
+def map_jet_chunks(jets_or_paths, batch_size: int, mapping, function) -> tuple[list, float]:
+    """(``function`` of every non-empty chunk of ``batch_size`` jets, jets/s of the whole loop).
+
+    jets_or_paths : Jets, or ROOT paths/globs read chunk by chunk with the branch ``mapping``.
+    """
+    if isinstance(jets_or_paths, Jets):
+        chunks = (jets_or_paths[i:i + batch_size] for i in range(0, len(jets_or_paths), batch_size))
+    else:
+        chunks = iter_jets(jets_or_paths, step_size=batch_size, mapping=mapping)
+    outputs, n, t0 = [], 0, time.perf_counter()
+    for chunk in chunks:
+        if len(chunk):
+            outputs.append(function(chunk))
+            n += len(chunk)
+    return outputs, n / max(time.perf_counter() - t0, 1e-9)
+
+
+def jet_scores(probabilities: list[np.ndarray], n_classes: int) -> np.ndarray:
+    """Chunks of [n_jets, n_classes] probabilities as scores: P(class 1) for two classes, else the rows."""
+    probs = np.concatenate(probabilities) if probabilities else np.zeros((0, n_classes), dtype=np.float32)
+    return probs[:, 1] if probs.shape[1] == 2 else probs
+
+
 class Tagger:
     """A trained tagger with the options and classes it was trained with.
 
@@ -53,31 +76,17 @@ class Tagger:
         return self.probabilities(build_graphs(jets, **self.graph_options))
 
     def predict_batch(self, batch) -> np.ndarray:
-        probs = self.probabilities(batch)
-        return probs[:, 1] if probs.shape[1] == 2 else probs
-
-    def _chunks(self, source, batch_size: int):
-        if isinstance(source, Jets):
-            for start in range(0, len(source), batch_size):
-                yield source[start:start + batch_size]
-        else:
-            yield from iter_jets(source, step_size=batch_size, mapping=self.config["data"]["mapping"])
+        return jet_scores([self.probabilities(batch)], len(self.label_names))
 
     def _map_chunks(self, jets_or_paths, batch_size: int, function) -> list:
         """``function`` of every non-empty chunk; records ``last_inference_jets_per_s``."""
-        outputs, n, t0 = [], 0, time.perf_counter()
-        for chunk in self._chunks(jets_or_paths, batch_size):
-            if len(chunk):
-                outputs.append(function(chunk))
-                n += len(chunk)
-        self.last_inference_jets_per_s = n / max(time.perf_counter() - t0, 1e-9)
+        outputs, self.last_inference_jets_per_s = map_jet_chunks(jets_or_paths, batch_size,
+                                                                 self.config["data"]["mapping"], function)
         return outputs
 
     def predict(self, jets_or_paths, batch_size: int = 1024) -> np.ndarray:
         """Scores of every jet (Jets, or ROOT paths/globs read with the training mapping)."""
-        outputs = self._map_chunks(jets_or_paths, batch_size, self.predict_proba)
-        probs = np.concatenate(outputs) if outputs else np.zeros((0, len(self.label_names)))
-        return probs[:, 1] if probs.shape[1] == 2 else probs
+        return jet_scores(self._map_chunks(jets_or_paths, batch_size, self.predict_proba), len(self.label_names))
 
     @property
     def is_multitask(self) -> bool:

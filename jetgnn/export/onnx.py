@@ -43,10 +43,6 @@ from jetgnn.utils.files import atomic_path
 _BASE_INPUTS = ("x", "pos", "mask")
 
 
-def _uses_graph_edges(model: nn.Module) -> bool:
-    return bool(getattr(model, "uses_graph_edges", False))
-
-
 def min_particles(model: nn.Module) -> int:
     """Smallest particle axis N the exported graph accepts: k + 1 for kNN models (padding fills it up)."""
     return 1 + max((m.k for m in model.modules() if isinstance(m, EdgeConvBlock)), default=1)
@@ -82,7 +78,7 @@ class PaddedTagger(nn.Module):
         super().__init__()
         self.model = model.eval()
         self.input_names = [*_BASE_INPUTS, *(["u"] if model.spec.u_names else []),
-                            *(["adjacency", "edge_attr"] if _uses_graph_edges(model) else [])]
+                            *(["adjacency", "edge_attr"] if model.uses_graph_edges else [])]
         self.output_names = ["probabilities", *(["track_origin", "same_vertex"] if model.multitask else [])]
 
     def forward(self, *inputs: torch.Tensor):
@@ -185,12 +181,14 @@ def export_onnx(run_dir_or_tagger, out, check_jets=None, atol: float = 1e-5) -> 
     exporter_log = logging.getLogger("torch.onnx")
     level = exporter_log.level
     exporter_log.setLevel(logging.ERROR)  # "torchvision is not installed" notices
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # and the exporter's step log
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(wrapper, _example_inputs(wrapper, n_min), dynamo=True, verbose=False,
-                                    input_names=wrapper.input_names, output_names=wrapper.output_names,
-                                    dynamic_shapes=_dynamic_shapes(wrapper, n_min))
-    exporter_log.setLevel(level)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # and the exporter's step log
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(wrapper, _example_inputs(wrapper, n_min), dynamo=True, verbose=False,
+                                        input_names=wrapper.input_names, output_names=wrapper.output_names,
+                                        dynamic_shapes=_dynamic_shapes(wrapper, n_min))
+    finally:
+        exporter_log.setLevel(level)
     model = program.model_proto
     for key, value in _metadata(tagger, wrapper, n_min).items():
         entry = model.metadata_props.add()
@@ -251,21 +249,12 @@ class OnnxTagger:
 
     def predict(self, jets_or_paths, batch_size: int = 1024) -> np.ndarray:
         """Per-jet scores: the signal probability for two classes, else [n_jets, n_classes] probabilities."""
-        import time
+        from jetgnn.tagger import jet_scores, map_jet_chunks
 
-        from jetgnn.io.jets import Jets
-        from jetgnn.io.reader import iter_jets
+        def probabilities(chunk):
+            batch = build_graphs(chunk, **self.graph_options)
+            return self.run(padded_arrays(batch, self.input_names, self.min_particles))[0]
 
-        chunks = ((jets_or_paths[i:i + batch_size] for i in range(0, len(jets_or_paths), batch_size))
-                  if isinstance(jets_or_paths, Jets)
-                  else iter_jets(jets_or_paths, step_size=batch_size, mapping=self.mapping))
-        names = [*_BASE_INPUTS, *[n for n in ("u", "adjacency", "edge_attr") if n in self.input_names]]
-        outputs, n, t0 = [], 0, time.perf_counter()
-        for chunk in chunks:
-            if len(chunk):
-                arrays = padded_arrays(build_graphs(chunk, **self.graph_options), names, self.min_particles)
-                outputs.append(self.run(arrays)[0])
-                n += len(chunk)
-        self.last_inference_jets_per_s = n / max(time.perf_counter() - t0, 1e-9)
-        probs = np.concatenate(outputs) if outputs else np.zeros((0, len(self.label_names)), dtype=np.float32)
-        return probs[:, 1] if probs.shape[1] == 2 else probs
+        outputs, self.last_inference_jets_per_s = map_jet_chunks(jets_or_paths, batch_size, self.mapping,
+                                                                 probabilities)
+        return jet_scores(outputs, len(self.label_names))

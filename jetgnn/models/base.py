@@ -37,6 +37,8 @@ class JetTagger(nn.Module):
     """
 
     multitask = False
+    #: reads the built graph's edges (``edge_index``, ``edge_attr``): an ONNX export then takes them as inputs
+    uses_graph_edges = False
 
     def __init__(self, spec: InputSpec, n_classes: int):
         super().__init__()

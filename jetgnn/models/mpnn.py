@@ -16,7 +16,6 @@ class MPNN(JetTagger):
     GraphNetworkBlocks with residual updates of nodes, edges and globals, then a classifier on
     [u, mean of nodes]."""
 
-    #: reads the built graph's edges (``edge_index``, ``edge_attr``), so an ONNX export takes them as inputs
     uses_graph_edges = True
 
     def __init__(self, spec: InputSpec, n_classes: int, hidden: int = 64, n_blocks: int = 3, dropout: float = 0.1):
