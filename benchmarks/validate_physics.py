@@ -27,8 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _meta import RESULTS, write_result  # noqa: E402
 
 from jetgnn.io.schema import LABELS  # noqa: E402
-from jetgnn.utils.arrays import safe_ratio  # noqa: E402
-from jetgnn.validation import ip_significance, n_displaced_vertices, n_significant_tracks  # noqa: E402
+from jetgnn.observables import ip_significance, n_displaced_vertices, n_significant_tracks, tau_ratio  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -67,7 +66,7 @@ def main() -> None:
     axes[0, 0].axvline(172.5, color="grey", ls=":", lw=1)
     numbers["top"] = {
         "sdmass_peak_GeV": {name: _peak(sd[label == k]) for k, name in enumerate(LABELS["top"])},
-        "median_tau32": {name: float(np.median(safe_ratio(top.jet_tau3, top.jet_tau2)[label == k]))
+        "median_tau32": {name: float(np.median(tau_ratio(top, "tau32")[label == k]))
                          for k, name in enumerate(LABELS["top"])},
     }
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from jetgnn.version import __version__
 
 #: public name -> module that defines it (imported lazily)
 _API = {
@@ -26,7 +26,10 @@ _API = {
     "write_jets": "jetgnn.io.writer",
     "build_graphs": "jetgnn.graphs.builder",
     "generate": "jetgnn.generation.runner",
-    "train": "jetgnn.training.runner",
+    "train": "jetgnn.workflows.training",
+    "TrainConfig": "jetgnn.training.config",
+    "GraphOptions": "jetgnn.graphs.options",
+    "JetDataModule": "jetgnn.datasets.datamodule",
     "pretrain": "jetgnn.pretraining.runner",
     "ClassicalVertexer": "jetgnn.vertexing.classical",
     "load_tagger": "jetgnn.tagger",

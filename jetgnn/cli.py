@@ -52,7 +52,7 @@ def _cmd_generate(args) -> int:
 def _cmd_train(args) -> int:
     import os
 
-    from jetgnn.training import train
+    from jetgnn.workflows import train
 
     run_dir = train(args.config, out=args.out, train=args.train, val=args.val, epochs=args.epochs, seed=args.seed,
                     resume=args.resume, overrides=args.overrides, progress=not args.quiet)
@@ -114,7 +114,7 @@ def _cmd_export(args) -> int:
     export_onnx(tagger, out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB); inputs {OnnxTagger(out).input_names}")
     if args.check:
-        jets = read_jets(args.check, mapping=tagger.config["data"]["mapping"], entry_stop=args.check_jets)
+        jets = read_jets(args.check, mapping=tagger.config.data.mapping, entry_stop=args.check_jets)
         worst = check_onnx(tagger, out, jets, atol=args.atol)
         n_max = onnx_inputs(tagger, jets)["mask"].shape[1]
         print(f"ONNX Runtime vs PyTorch on {len(jets)} jets (padded to {n_max} particles): "
@@ -164,7 +164,7 @@ def _add_run_options(parser, default_out: str, example: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from jetgnn import __version__
+    from jetgnn.version import __version__
 
     parser = _Parser(prog="jetgnn", description="Graph-neural-network jet tagging on ROOT files.")
     parser.add_argument("--version", action="version", version=f"jetgnn {__version__}")

@@ -1,10 +1,38 @@
-"""Jet kinematics from constituents with ``vector``, on flat arrays (no per-jet loops)."""
+"""The one home of jetgnn's kinematic conventions: φ wrapping, ΔR, and jet four-momenta from constituents.
+
+Angles are in radians, momenta and energies in GeV. :func:`wrap_phi` and :func:`delta_r` work on Python floats,
+numpy and awkward arrays and torch tensors alike (the exported ONNX graphs use them too); code that holds
+four-vectors uses ``vector`` (``deltaphi``, ``deltaR``), which follows the same convention. The compiled
+graph-building kernels carry their own scalar copy of :func:`wrap_phi` (``jetgnn.graphs.kernels``), tested
+against this one.
+"""
 
 from __future__ import annotations
+
+import math
 
 import awkward as ak
 import numpy as np
 import vector
+
+
+def wrap_phi(phi):
+    """An angle (or angle difference) wrapped to [-π, π): (φ + π) mod 2π − π with a floor modulo, which
+    Python, numpy, awkward and torch all use for ``%``."""
+    return (phi + math.pi) % (2 * math.pi) - math.pi
+
+
+def delta_phi(phi_a, phi_b):
+    """φ_a − φ_b wrapped to [-π, π)."""
+    return wrap_phi(phi_a - phi_b)
+
+
+def delta_r(deta, dphi):
+    """Angular distance sqrt(Δη² + Δφ²) from already wrapped differences: ``np.hypot`` for floats, numpy and
+    awkward arrays; written out for torch tensors (ONNX has no hypot)."""
+    if type(deta).__module__.startswith("torch"):
+        return (deta.square() + dphi.square()).sqrt()
+    return np.hypot(deta, dphi)
 
 
 def constituent_sum(px: ak.Array, py: ak.Array, pz: ak.Array, energy: ak.Array):

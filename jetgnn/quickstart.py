@@ -26,7 +26,7 @@ def main() -> int:
     print(f"jetgnn quickstart: summary of the bundled samples in {DATA}\n")
     print(summarize_files([str(f) for f in files]))
 
-    from jetgnn.training import train
+    from jetgnn.workflows import train
 
     print(f"\ntraining ParticleNet-Lite on {DATA / 'top_2k.root'} (1600 jets, 400 for validation) ...")
     if RUN.exists():

@@ -10,8 +10,7 @@ import numpy as np
 from jetgnn.errors import InputError
 from jetgnn.io.files import expand_paths, open_tree
 from jetgnn.io.schema import LABELS
-from jetgnn.utils.arrays import safe_ratio
-from jetgnn.validation import n_displaced_vertices, n_significant_tracks
+from jetgnn.observables import n_displaced_vertices, n_significant_tracks, tau_ratio
 
 _SUMMARY_BRANCHES = ("jet_pt", "jet_mass", "jet_sdmass", "jet_tau1", "jet_tau2", "jet_tau3", "jet_nparticles",
                      "jet_label", "part_d0val", "part_d0err", "part_vtx_idx")
@@ -36,7 +35,7 @@ def summarize_file(path: str) -> list[dict]:
     label = ak.to_numpy(a.jet_label)
     n_sig_tracks = n_significant_tracks(a)
     n_vertices = n_displaced_vertices(a, min_tracks=2)
-    tau1, tau2, tau3 = (ak.to_numpy(a[f"jet_tau{n}"]) for n in (1, 2, 3))
+    tau21, tau32 = tau_ratio(a, "tau21"), tau_ratio(a, "tau32")
     rows = []
     for k, name in enumerate(LABELS[task]):
         sel = label == k
@@ -54,8 +53,8 @@ def summarize_file(path: str) -> list[dict]:
             "pt": med(ak.to_numpy(a.jet_pt)),
             "mass": med(ak.to_numpy(a.jet_mass)),
             "sdmass": med(ak.to_numpy(a.jet_sdmass)),
-            "tau21": med(safe_ratio(tau2, tau1)),
-            "tau32": med(safe_ratio(tau3, tau2)),
+            "tau21": med(tau21),
+            "tau32": med(tau32),
             "n_particles": float(np.mean(ak.to_numpy(a.jet_nparticles)[sel])),
             "n_sig_tracks": float(np.mean(n_sig_tracks[sel])),
             "n_sv": float(np.mean(n_vertices[sel])),

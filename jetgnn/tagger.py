@@ -13,8 +13,9 @@ from jetgnn.errors import InputError
 from jetgnn.graphs.builder import build_graphs
 from jetgnn.io.jets import Jets
 from jetgnn.io.reader import iter_jets
-from jetgnn.models import InputSpec, build_model
-from jetgnn.models.linear import LinearJetTagger
+from jetgnn.models import JetTagger, load_checkpoint, model_from_checkpoint
+from jetgnn.models.base import JetScorer
+from jetgnn.training.config import TrainConfig
 from jetgnn.vertexing.grouping import group_tracks
 
 
@@ -41,60 +42,33 @@ def jet_scores(probabilities: list[np.ndarray], n_classes: int) -> np.ndarray:
     return probs[:, 1] if probs.shape[1] == 2 else probs
 
 
-class Tagger:
-    """A trained tagger with the options and classes it was trained with.
+class GraphScorer:
+    """A neural :class:`~jetgnn.models.JetTagger` with the graph options it was trained with: scores Jets by
+    building their graphs (the :class:`~jetgnn.models.base.JetScorer` of the graph taggers)."""
 
-    ``predict(jets_or_paths)`` returns numpy scores: for two classes the probability of the signal class
-    (class 1) per jet, otherwise one row of class probabilities per jet. ``predict_batch(batch)`` does the
-    same for a ready graph Batch (neural taggers). ``model`` is the torch module (or the fitted linear model)
-    and ``config`` the resolved training config.
-    """
-
-    def __init__(self, model, config: dict, label_names: list[str], run_dir: Path | None = None):
-        self.model = model.eval() if isinstance(model, torch.nn.Module) else model
-        self.config = config
-        self.label_names = list(label_names)
-        self.run_dir = run_dir
-        self.graph_options = dict(config["data"]["graph"])
-        self.last_inference_jets_per_s: float | None = None
+    def __init__(self, model: JetTagger, graph_options: dict):
+        self.model = model.eval()
+        self.graph_options = dict(graph_options)
 
     @property
-    def is_linear(self) -> bool:
-        return isinstance(self.model, LinearJetTagger)
+    def multitask(self) -> bool:
+        return self.model.multitask
 
     @torch.no_grad()
     def probabilities(self, batch) -> np.ndarray:
         """[n_jets, n_classes] class probabilities of a graph Batch."""
-        if self.is_linear:
-            raise InputError("a linear tagger scores Jets (engineered features), not graph batches")
         return torch.softmax(self.model(batch).float(), dim=1).numpy()
 
     def predict_proba(self, jets: Jets) -> np.ndarray:
-        """[n_jets, n_classes] class probabilities of Jets."""
-        if self.is_linear:
-            return self.model.predict_proba(jets)
         return self.probabilities(build_graphs(jets, **self.graph_options))
 
-    def predict_batch(self, batch) -> np.ndarray:
-        return jet_scores([self.probabilities(batch)], len(self.label_names))
-
-    def _map_chunks(self, jets_or_paths, batch_size: int, function) -> list:
-        """``function`` of every non-empty chunk; records ``last_inference_jets_per_s``."""
-        outputs, self.last_inference_jets_per_s = map_jet_chunks(jets_or_paths, batch_size,
-                                                                 self.config["data"]["mapping"], function)
-        return outputs
-
-    def predict(self, jets_or_paths, batch_size: int = 1024) -> np.ndarray:
-        """Scores of every jet (Jets, or ROOT paths/globs read with the training mapping)."""
-        return jet_scores(self._map_chunks(jets_or_paths, batch_size, self.predict_proba), len(self.label_names))
-
-    @property
-    def is_multitask(self) -> bool:
-        """True for taggers with per-track outputs (the vertexer): see :meth:`predict_tracks`."""
-        return bool(getattr(self.model, "multitask", False))
+    def n_params(self) -> int:
+        return int(sum(p.numel() for p in self.model.parameters()))
 
     @torch.no_grad()
-    def _track_chunk(self, jets: Jets) -> dict:
+    def track_outputs(self, jets: Jets) -> dict:
+        """Jet probabilities and per-track origin / vertex predictions of one chunk (multitask models), tracks in
+        the order of the input constituents (tracks beyond ``max_particles`` get -1 / NaN)."""
         batch = build_graphs(jets, **self.graph_options)
         out = self.model.forward_all(batch)
         mask = out["mask"].numpy()
@@ -103,7 +77,6 @@ class Tagger:
         primary[mask] = origin_probs[:, 0]
         linked = torch.sigmoid(out["edge"].float()).numpy() > self.model.vertex_threshold
         vertex = group_tracks(linked, mask, primary)[mask]
-        # node order -> the order of the input constituents (nodes beyond max_particles get -1 / NaN)
         counts = ak.to_numpy(ak.num(jets.arrays.part_px, axis=1))
         starts = np.cumsum(counts) - counts
         position = starts[batch.batch.numpy()] + batch.part_index.numpy()
@@ -118,6 +91,52 @@ class Tagger:
                 "origin": ak.unflatten(origin, counts), "vertex": ak.unflatten(vertex_ids, counts),
                 "origin_probs": ak.unflatten(probs, counts)}
 
+
+class Tagger:
+    """A trained tagger with the options and classes it was trained with.
+
+    ``predict(jets_or_paths)`` returns numpy scores: for two classes the probability of the signal class
+    (class 1) per jet, otherwise one row of class probabilities per jet. ``predict_batch(batch)`` does the
+    same for a ready graph Batch (neural taggers). ``model`` is the torch module (or the fitted linear model),
+    ``scorer`` what scores jets with it (:class:`GraphScorer` for the neural taggers, the linear model itself)
+    and ``config`` the resolved training config (:class:`~jetgnn.training.config.TrainConfig`).
+    """
+
+    def __init__(self, model, config, label_names: list[str], run_dir: Path | None = None):
+        self.config = config if isinstance(config, TrainConfig) else TrainConfig.from_raw(config)
+        self.label_names = list(label_names)
+        self.run_dir = run_dir
+        self.graph_options = self.config.data.graph.model_dump()
+        self.scorer: JetScorer = GraphScorer(model, self.graph_options) if isinstance(model, JetTagger) else model
+        self.model = model
+        self.last_inference_jets_per_s: float | None = None
+
+    def probabilities(self, batch) -> np.ndarray:
+        """[n_jets, n_classes] class probabilities of a graph Batch."""
+        return self.scorer.probabilities(batch)
+
+    def predict_proba(self, jets: Jets) -> np.ndarray:
+        """[n_jets, n_classes] class probabilities of Jets."""
+        return self.scorer.predict_proba(jets)
+
+    def predict_batch(self, batch) -> np.ndarray:
+        return jet_scores([self.probabilities(batch)], len(self.label_names))
+
+    def _map_chunks(self, jets_or_paths, batch_size: int, function) -> list:
+        """``function`` of every non-empty chunk; records ``last_inference_jets_per_s``."""
+        outputs, self.last_inference_jets_per_s = map_jet_chunks(jets_or_paths, batch_size,
+                                                                 self.config.data.mapping, function)
+        return outputs
+
+    def predict(self, jets_or_paths, batch_size: int = 1024) -> np.ndarray:
+        """Scores of every jet (Jets, or ROOT paths/globs read with the training mapping)."""
+        return jet_scores(self._map_chunks(jets_or_paths, batch_size, self.predict_proba), len(self.label_names))
+
+    @property
+    def is_multitask(self) -> bool:
+        """True for taggers with per-track outputs (the vertexer): see :meth:`predict_tracks`."""
+        return bool(self.scorer.multitask)
+
     def predict_tracks(self, jets_or_paths, batch_size: int = 1024) -> dict:
         """Per-jet and per-track predictions of a multitask tagger (the vertexer).
 
@@ -127,8 +146,8 @@ class Tagger:
         tracks in the order of the input constituents.
         """
         if not self.is_multitask:
-            raise InputError(f"{self.config['model']['name']} has no per-track outputs (train a vertexer)")
-        parts = self._map_chunks(jets_or_paths, batch_size, self._track_chunk)
+            raise InputError(f"{self.config.model.name} has no per-track outputs (train a vertexer)")
+        parts = self._map_chunks(jets_or_paths, batch_size, self.scorer.track_outputs)
         if not parts:
             raise InputError("no jets to predict")
         out = {key: ak.concatenate([p[key] for p in parts]) for key in ("origin", "vertex", "origin_probs")}
@@ -136,16 +155,7 @@ class Tagger:
         return out
 
     def n_params(self) -> int:
-        if self.is_linear:
-            return self.model.n_params()
-        return int(sum(p.numel() for p in self.model.parameters()))
-
-
-def load_checkpoint(path: Path) -> dict:
-    """A run checkpoint, loaded with ``weights_only=True`` (no pickled code is executed)."""
-    if not path.is_file():
-        raise InputError(f"checkpoint not found: {path}")
-    return torch.load(path, map_location="cpu", weights_only=True)
+        return self.scorer.n_params()
 
 
 def load_tagger(run_dir, checkpoint: str = "best") -> Tagger:
@@ -158,13 +168,4 @@ def load_tagger(run_dir, checkpoint: str = "best") -> Tagger:
     if "pretraining" in hp.get("config", {}):
         raise InputError(f"{run_dir} is a jetgnn pretrain run (an encoder, not a tagger): use it as model.encoder "
                          "in a jetgnn train config")
-    config, label_names = hp["config"], hp["label_names"]
-    if "linear_state" in ckpt:
-        return Tagger(LinearJetTagger.from_state(ckpt["linear_state"]), config, label_names, run_dir)
-    spec = hp["spec"]
-    model = build_model(config["model"]["name"],
-                        InputSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}),
-                        len(label_names), **(config["model"]["params"] or {}))
-    state = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-    model.load_state_dict(state)
-    return Tagger(model, config, label_names, run_dir)
+    return Tagger(model_from_checkpoint(ckpt), hp["config"], hp["label_names"], run_dir)

@@ -51,3 +51,58 @@ def generated_top(tmp_path_factory):
     )
     assert proc.returncode == 0, proc.stderr
     return out, proc
+
+
+# -- jets with an id: for tests of which jets a dataset or a training serves ---------------------------------
+N_IDENTIFIED = 400
+
+
+def identified_jets(n: int = N_IDENTIFIED):
+    """Bundled top jets whose jet_eta is their index / 1000: a unique id that survives graph building (it is
+    the jet_eta global) and the rotate augmentation, and is exact in float32."""
+    import numpy as np
+
+    import jetgnn
+
+    jets = jetgnn.read_jets(BUNDLED["top"], entry_stop=n)
+    return jetgnn.Jets(ak.with_field(jets.arrays, (np.arange(n) / 1000).astype(np.float32), "jet_eta"),
+                       jets.label_names)
+
+
+def jet_ids(batch) -> list[int]:
+    """The ids of the jets of a graph batch (or of a pair of views)."""
+    import torch
+
+    batch = batch[0] if isinstance(batch, (list, tuple)) else batch
+    return torch.round(batch.u[:, batch.u_names.index("jet_eta")] * 1000).long().tolist()
+
+
+@pytest.fixture(scope="session")
+def identified_file(tmp_path_factory):
+    import jetgnn
+
+    jets = identified_jets()
+    path = tmp_path_factory.mktemp("ids") / "ids.root"
+    jetgnn.write_jets(path, [{f: jets[f] for f in jets.fields}])
+    return path
+
+
+def record_jets_callback(path=None):
+    """A Lightning callback that records the ids of the training jets of every epoch (``.seen``: epoch -> ids)
+    and, with ``path``, writes them as JSON (``{path}.rank<r>.json``) when the fit ends."""
+    import json
+
+    import lightning as L
+
+    class RecordJets(L.Callback):
+        def __init__(self):
+            self.seen: dict[int, list[int]] = {}
+
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            self.seen.setdefault(trainer.current_epoch, []).extend(jet_ids(batch))
+
+        def on_fit_end(self, trainer, pl_module):
+            if path is not None:
+                Path(f"{path}.rank{trainer.global_rank}.json").write_text(json.dumps(self.seen))
+
+    return RecordJets()

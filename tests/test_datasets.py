@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -12,7 +14,7 @@ from jetgnn.datasets import InMemoryGraphDataset, StreamingGraphDataset
 from jetgnn.errors import InputError
 from jetgnn.graphs.batching import batch_from_dict, batch_to_dict, concat_batches, select_graphs
 
-from .conftest import BUNDLED
+from .conftest import BUNDLED, N_IDENTIFIED, identified_jets, jet_ids
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +108,85 @@ def test_dataset_option_errors():
         StreamingGraphDataset(BUNDLED["top"], batch_size=0)
     with pytest.raises(InputError, match="file not found"):
         StreamingGraphDataset("missing.root")
+
+
+# -- sharding over DataLoader workers and DDP ranks ------------------------------------------------------------
+DATASET_KINDS = ("in_memory", "contrastive", "streaming")
+
+
+
+def _make_dataset(kind: str, path):
+    if kind == "in_memory":
+        return InMemoryGraphDataset(identified_jets(), batch_size=30, edges="none", max_particles=16, seed=4)
+    if kind == "contrastive":
+        from jetgnn.datasets.contrastive import ContrastivePairs
+
+        return ContrastivePairs(identified_jets(), batch_size=30, augmentations={"rotate": {}}, drop_last=False,
+                                edges="none", max_particles=16, seed=4)
+    return StreamingGraphDataset(path, batch_size=30, step_size=50, shuffle_buffer=100, edges="none",
+                                 max_particles=16, seed=4)
+
+
+def _epochs_seen(dataset, workers: int, epochs: int = 2, **loader_options) -> list[list[int]]:
+    loader = DataLoader(dataset, batch_size=None, num_workers=workers, **loader_options)
+    seen = []
+    for epoch in range(epochs):
+        dataset.set_epoch(epoch)
+        seen.append([i for batch in loader for i in jet_ids(batch)])
+    return seen
+
+
+@pytest.mark.parametrize("kind", DATASET_KINDS)
+def test_workers_serve_each_jet_once_per_epoch_in_a_new_order(kind, identified_file):
+    dataset = _make_dataset(kind, identified_file)
+    seen = _epochs_seen(dataset, workers=2)
+    for ids in seen:
+        assert sorted(ids) == list(range(N_IDENTIFIED)), kind  # every jet exactly once
+    assert seen[0] != seen[1]
+    if kind != "streaming":  # the batches do not depend on the number of workers
+        assert _epochs_seen(dataset, workers=0) == seen
+
+
+def test_persistent_workers_see_set_epoch(identified_file):
+    """Persistent workers keep their copy of the dataset between epochs: the epoch reaches them through shared
+    memory."""
+    dataset = _make_dataset("in_memory", identified_file)
+    seen = _epochs_seen(dataset, workers=2, epochs=3, persistent_workers=True)
+    assert all(sorted(ids) == list(range(N_IDENTIFIED)) for ids in seen)
+    assert seen[0] != seen[1] != seen[2]
+    assert seen == _epochs_seen(dataset, workers=0, epochs=3)
+
+
+def _ddp_worker(rank: int, world: int, init_file: str, path: str, out: str) -> None:
+    import json
+
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        for kind in DATASET_KINDS:
+            dataset = _make_dataset(kind, path)
+            # (fork: spawned ranks would spawn their workers too, which is correct but slow)
+            seen = _epochs_seen(dataset, workers=2, multiprocessing_context="fork")
+            Path(out, f"{kind}_{rank}.json").write_text(json.dumps({"seen": seen, "len": len(dataset)}))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ddp_ranks_with_workers_share_each_epoch(tmp_path, identified_file):
+    """Two DDP ranks (gloo processes) with two DataLoader workers each: the ranks' shares are disjoint and
+    together serve every jet exactly once per epoch, in a new order in epoch 2, with equal numbers of jets."""
+    import json
+
+    import torch.multiprocessing as mp
+
+    mp.spawn(_ddp_worker, args=(2, str(tmp_path / "init"), str(identified_file), str(tmp_path)), nprocs=2, join=True)
+    for kind in DATASET_KINDS:
+        ranks = [json.loads((tmp_path / f"{kind}_{r}.json").read_text()) for r in range(2)]
+        for epoch in range(2):
+            shares = [r["seen"][epoch] for r in ranks]
+            assert sorted(shares[0] + shares[1]) == list(range(N_IDENTIFIED)), kind
+            assert len(shares[0]) == len(shares[1]) == N_IDENTIFIED // 2, kind
+        assert ranks[0]["seen"][0] != ranks[0]["seen"][1], kind
+        if kind != "streaming":
+            assert ranks[0]["len"] == ranks[1]["len"] == -(-N_IDENTIFIED // 2 // 30), kind

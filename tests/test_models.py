@@ -6,9 +6,11 @@ import awkward as ak
 import numpy as np
 import pytest
 import torch
+from torch_geometric.nn import MessagePassing
 
 import jetgnn
 from jetgnn.errors import InputError
+from jetgnn.graphs.batching import NODE_KEYS
 from jetgnn.io.jets import Jets
 from jetgnn.models import MODELS, InputSpec, build_model, model_parameters
 
@@ -58,7 +60,7 @@ def _shuffle_nodes_within_jets(batch, seed=0):
     inverse = torch.empty_like(perm)
     inverse[perm] = torch.arange(len(perm))
     shuffled = batch.clone()
-    for key in ("x", "pos", "part_index", "vtx_idx", "origin"):
+    for key in NODE_KEYS:
         if key in batch:
             shuffled[key] = batch[key][perm]
     shuffled.edge_index = inverse[batch.edge_index]
@@ -135,3 +137,56 @@ def test_model_parameter_errors(jets):
     with pytest.raises(InputError, match="must not be negative"):
         build_model("pfn", spec, 2, dropout=-0.1)
     assert model_parameters("particlenet_lite")["k"] == 7
+
+
+class _ReferenceEdgeConv(MessagePassing):
+    """EdgeConv as jetgnn wrote it before using PyG's: x'_i = mean_j h([x_i, x_j - x_i])."""
+
+    def __init__(self, h):
+        super().__init__(aggr="mean")
+        self.h = h
+
+    def forward(self, x, edge_index):
+        return self.propagate(edge_index, x=x)
+
+    def message(self, x_i, x_j):
+        return self.h(torch.cat([x_i, x_j - x_i], dim=-1))
+
+
+def test_pyg_edge_conv_is_bit_identical_to_the_hand_written_one(jets):
+    from jetgnn.models.layers.knn import knn_edges
+
+    batch = _graphs(jets, "particlenet")
+    model = _model("particlenet", batch).eval()
+    conv = model.blocks[0].conv
+    x = model.input_norm(batch.x).detach()
+    edge_index = knn_edges(batch.pos, batch, 4)
+    with torch.no_grad():
+        assert torch.equal(conv(x, edge_index), _ReferenceEdgeConv(conv.nn)(x, edge_index))
+
+
+@pytest.mark.parametrize("name,renames", [
+    ("pfn", {"head.": "f."}),
+    ("efn", {"pool_norm.": "f.0.", "head.0.": "f.1.", "head.1.": "f.2."}),
+    ("mlp", {"body.": "net.0.", "head.": "net.1."}),
+    ("vertexer", {"head.": "jet_head."}),
+    ("particlenet", {"conv.nn.": "conv.h."}),
+])
+def test_checkpoints_of_earlier_versions_load(jets, name, renames):
+    """State dicts written before every classifier was ``head`` (and before PyG's EdgeConv) load unchanged."""
+    if name == "vertexer":
+        jets = jetgnn.read_jets(BUNDLED["flavour"], entry_stop=48)
+    batch = jetgnn.build_graphs(jets, edges="knn", k=4, max_particles=40)
+    model = _model(name, batch).eval()
+    old = {}
+    for key, value in model.state_dict().items():
+        for new, legacy in renames.items():
+            if new in key and (key.startswith(new) or new.startswith("conv")):
+                key = key.replace(new, legacy, 1)
+                break
+        old[key] = value
+    assert set(old) != set(model.state_dict())
+    other = _model(name, batch, seed=1).eval()
+    other.load_state_dict(old)
+    with torch.no_grad():
+        assert torch.equal(other(batch), model(batch))

@@ -12,11 +12,13 @@ import awkward as ak
 import numpy as np
 import pytest
 import torch
+import yaml
 
 import jetgnn
 from jetgnn.errors import InputError
+from jetgnn.models import MODELS
 from jetgnn.pretraining import alignment, augment, nt_xent, uniformity
-from jetgnn.pretraining.augment import (
+from jetgnn.transforms.augment import (
     Constituents,
     check_augmentations,
     drop,
@@ -26,7 +28,7 @@ from jetgnn.pretraining.augment import (
     translate,
 )
 
-from .conftest import BUNDLED
+from .conftest import BUNDLED, SMALL_MODEL_PARAMS
 
 ROOT = Path(__file__).resolve().parent.parent
 ENCODER = {"embed": 32, "heads": 4, "layers": 2, "pair_hidden": 8}
@@ -218,3 +220,41 @@ def test_encoder_errors(tmp_path):
     assert proc.returncode == 2 and "'model.freeze_encoder' needs 'model.encoder'" in proc.stderr
     proc = _jetgnn("train", cfg, "--out", tmp_path / "b", f"model.encoder={tmp_path / 'nowhere'}")
     assert proc.returncode == 2 and "pretrain run directory not found" in proc.stderr
+
+
+def _train_config(name: str) -> Path:
+    return ROOT / "configs" / ("flavour_vertexer.yaml" if name == "vertexer" else f"top_{name}.yaml")
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_model_pretrains_then_linear_test_then_fine_tunes(tmp_path, name):
+    """JetCLR for every neural model: pre-train its encoder, a frozen-encoder linear test (only the classifier
+    head ``head`` trains, the encoder is bit for bit the pre-trained one), then fine-tuning of all weights."""
+    task = "flavour" if name == "vertexer" else "top"
+    config = _train_config(name)
+    graph = {**yaml.safe_load(config.read_text())["data"]["graph"], "globals": [], "max_particles": 24}
+    quick = {"data.max_jets": 120, "data.batch_size": 32}
+    pre = jetgnn.pretrain(ROOT / "configs" / "jetclr_top.yaml", out=tmp_path / "pre", data=[str(BUNDLED[task])],
+                          epochs=1, progress=False,
+                          overrides={**quick, "model.name": name, "model.params": SMALL_MODEL_PARAMS[name],
+                                     "data.graph": graph, "pretraining.projection": [16]})
+    encoder_state = torch.load(pre / "checkpoints" / "best.ckpt", weights_only=True)["state_dict"]
+
+    probe = jetgnn.train(config, out=tmp_path / "probe", train=[str(BUNDLED[task])], epochs=1, progress=False,
+                         overrides={**quick, "model.encoder": str(pre), "model.freeze_encoder": True,
+                                    "model.params.linear_head": True})
+    tagger = jetgnn.load_tagger(probe)
+    assert tagger.config.model.name == name and isinstance(tagger.model.head, torch.nn.Linear)
+    for key, value in tagger.model.state_dict().items():
+        if not key.startswith("head."):
+            torch.testing.assert_close(value, encoder_state[f"encoder.{key}"], rtol=0, atol=0)
+    metrics = json.loads((probe / "metrics.json").read_text())
+    assert metrics["n_trainable_params"] == sum(p.numel() for p in tagger.model.head.parameters()) > 0
+
+    fine = jetgnn.train(config, out=tmp_path / "fine", train=[str(BUNDLED[task])], epochs=1, progress=False,
+                        overrides={**quick, "model.encoder": str(pre), "training.lr": 0.01})
+    model = jetgnn.load_tagger(fine).model
+    assert any(not torch.equal(value, encoder_state[f"encoder.{key}"]) for key, value in model.state_dict().items()
+               if not key.startswith("head.") and value.is_floating_point())
+    n_params = sum(p.numel() for p in model.parameters())
+    assert json.loads((fine / "metrics.json").read_text())["n_trainable_params"] == n_params

@@ -16,7 +16,7 @@ import jetgnn
 from jetgnn.errors import InputError
 from jetgnn.training.history import read_history
 
-from .conftest import BUNDLED, SMALL_MODEL_PARAMS
+from .conftest import BUNDLED, SMALL_MODEL_PARAMS, record_jets_callback
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -160,3 +160,59 @@ def test_same_seed_same_training_on_cpu(tmp_path):
     histories = [read_history(r / "history.csv") for r in runs]
     assert histories[0][0]["val_loss"] == histories[1][0]["val_loss"]
     assert histories[0][0]["train_loss"] == histories[1][0]["train_loss"]
+
+
+# -- which jets a training serves: DataLoader workers, resume, DDP ----------------------------------------------
+def _split(run):
+    from jetgnn.datasets.datamodule import JetDataModule
+
+    cfg = jetgnn.load_tagger(run).config
+    return JetDataModule(cfg.data, seed=cfg.training.seed).split
+
+
+def _ids(jets) -> list[int]:
+    return sorted(np.round(jets["jet_eta"].to_numpy() * 1000).astype(int).tolist())
+
+
+def test_workers_and_resume_serve_each_jet_once_per_epoch_in_new_orders(tmp_path, identified_file):
+    """training.num_workers=2: every training jet once per epoch, a new order every epoch, and after --resume
+    the order the uninterrupted run had."""
+    overrides = {"training.num_workers": 2, "data.batch_size": 32, "data.graph.max_particles": 32,
+                 "model.params": SMALL["pfn"]}
+    config = CONFIGS / "top_pfn.yaml"
+    straight = record_jets_callback()
+    run = jetgnn.train(config, out=tmp_path / "a", train=[identified_file], epochs=3, overrides=overrides,
+                       progress=False, callbacks=[straight])
+    train_ids = _ids(_split(run).train)
+    assert len(train_ids) == 320
+    for epoch in range(3):
+        assert sorted(straight.seen[epoch]) == train_ids, epoch
+    assert straight.seen[0] != straight.seen[1] != straight.seen[2]
+    first, resumed = record_jets_callback(), record_jets_callback()
+    jetgnn.train(config, out=tmp_path / "b", train=[identified_file], epochs=1, overrides=overrides, progress=False,
+                 callbacks=[first])
+    jetgnn.train(config, out=tmp_path / "b", train=[identified_file], epochs=3, resume=True, overrides=overrides,
+                 progress=False, callbacks=[resumed])
+    assert first.seen[0] == straight.seen[0]
+    assert resumed.seen[1] == straight.seen[1] and resumed.seen[2] == straight.seen[2]
+
+
+def test_ddp_with_workers_shares_every_epoch_and_the_auc_is_over_all_ranks(tmp_path, identified_file):
+    """Two DDP ranks with two workers each: the ranks' jets are disjoint and cover the training jets once per
+    epoch, in a new order in epoch 2; the validation AUC is that of all validation jets, not a mean of ranks."""
+    from sklearn.metrics import roc_auc_score
+
+    run = tmp_path / "ddp"
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "ddp_probe.py"), str(identified_file), str(run)],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = [json.loads((run / f"seen.rank{r}.json").read_text()) for r in range(2)]
+    split = _split(run)
+    for epoch in ("0", "1"):
+        assert len(seen[0][epoch]) == len(seen[1][epoch]) == 160
+        assert sorted(seen[0][epoch] + seen[1][epoch]) == _ids(split.train)
+    assert seen[0]["0"] != seen[0]["1"]
+    history = read_history(run / "history.csv")
+    tagger = jetgnn.load_tagger(run, checkpoint="last")
+    expected = roc_auc_score(split.val.labels == 1, tagger.predict(split.val))
+    assert history[-1]["val_auc"] == pytest.approx(expected, abs=1e-6)

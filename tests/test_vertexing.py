@@ -265,3 +265,32 @@ def test_loss_weight_errors(tmp_path, override, message):
     proc = subprocess.run([sys.executable, "-m", "jetgnn", "train", str(CONFIG), "--out", str(tmp_path / "x"),
                            override], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+
+
+def test_vertexer_reads_raw_impact_parameters_of_far_displaced_vertices():
+    """Two tracks from a vertex 20 mm from the beam line (|d0| ~ 20 mm, far beyond the ~7 mm where tanh(d0) of
+    the learned features saturates) meet there: the vertexer's distance-of-closest-approach feature is ~0."""
+    jet_eta, jet_phi = 0.5, 0.3
+    tracks = [(40.0, 0.30, 0.52), (25.0, 0.33, 0.47), (10.0, 0.25, 0.55)]  # (pT, phi, eta); the last from the PV
+    sv = (20 * math.sin(0.3) + 5 * math.cos(0.3), -20 * math.cos(0.3) + 5 * math.sin(0.3), 3.0)
+    columns = {name: [] for name in ("px", "py", "pz", "energy", "deta", "dphi", "d0val", "dzval")}
+    for k, (pt, phi, eta) in enumerate(tracks):
+        d0, dz = _track_from(sv if k < 2 else (0.0, 0.0, 0.0), phi, eta)
+        for name, value in (("px", pt * math.cos(phi)), ("py", pt * math.sin(phi)), ("pz", pt * math.sinh(eta)),
+                            ("energy", pt * math.cosh(eta)), ("deta", eta - jet_eta), ("dphi", phi - jet_phi),
+                            ("d0val", d0), ("dzval", dz)):
+            columns[name].append(value)
+    part = {f"part_{k}": ak.Array([np.asarray(v, dtype=np.float32)]) for k, v in columns.items()}
+    part.update({f"part_{k}": ak.Array([np.full(3, 0.01, np.float32)]) for k in ("d0err", "dzerr")})
+    part["part_charge"] = ak.Array([np.ones(3, np.int32)])
+    jets = jetgnn.Jets(ak.zip({**part, "jet_pt": np.array([75.0], np.float32),
+                               "jet_eta": np.array([jet_eta], np.float32), "jet_phi": np.array([jet_phi], np.float32),
+                               "jet_energy": np.array([90.0], np.float32)}, depth_limit=1))
+    batch = jetgnn.build_graphs(jets, edges="none", with_edge_features=False)
+    assert abs(float(batch.impact[0, 0])) > 19  # carried unscaled, in mm
+    torch.testing.assert_close(batch.impact[:, 0], torch.tensor(columns["d0val"], dtype=torch.float32))
+    model = build_model("vertexer", InputSpec.from_batch(batch), 3, **SMALL_MODEL_PARAMS["vertexer"])
+    pairs, _ = model.pair_features(batch)
+    dca = torch.exp(pairs[0, :, :, 4]) - 1e-3  # ln(DCA / mm + 1e-3)
+    assert float(dca[0, 1]) < 1e-3, dca  # the two displaced tracks meet at the vertex
+    assert float(dca[0, 2]) > 5 and float(dca[1, 2]) > 5  # the primary track passes far from it

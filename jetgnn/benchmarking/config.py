@@ -15,15 +15,20 @@ size_scan: {model: pfn, sizes: [400, 800, 1600]}   # optional: AUC vs number of 
 
 from __future__ import annotations
 
-import copy
 import os
 from pathlib import Path
+from typing import Any
 
+from pydantic import ValidationInfo, model_validator
+
+from jetgnn.datasets.config import Files
 from jetgnn.errors import InputError
 from jetgnn.training.config import load_config
+from jetgnn.utils.config import ConfigModel, ErrorStyle, PositiveInt, did_you_mean, validate
 
-DEFAULTS = {"task": None, "models": None, "reference": None, "data": {"train": [], "test": [], "max_jets": None},
-            "seeds": 3, "overrides": {}, "size_scan": None}
+_STYLE = ErrorStyle(where="benchmark config")
+_MODELS_SHAPE = "benchmark config: 'models' must map labels to {config: path, overrides: {...}}"
+_SCAN_SHAPE = "benchmark config: 'size_scan' must be {model: <one of models>, sizes: [jets, ...]}"
 
 
 def _resolve_path(path: str, base: Path) -> str:
@@ -33,49 +38,84 @@ def _resolve_path(path: str, base: Path) -> str:
     return str(base / candidate)
 
 
-def load_benchmark_config(source, train=None, test=None, seeds=None) -> dict:
-    """A validated benchmark config (see the module docstring); command-line values override the file."""
+def _config_file(label: str, entry: dict, base: Path) -> str:
+    """The resolved path of a model's train config; InputError naming the model if it does not exist."""
+    if not isinstance(entry.get("config"), str):
+        raise InputError(_MODELS_SHAPE)
+    path = _resolve_path(entry["config"], base)
+    if not Path(path).is_file():
+        raise InputError(f"benchmark config: models.{label}.config not found: {path}")
+    return path
+
+
+class BenchmarkModel(ConfigModel):
+    """config : a ``jetgnn train`` config; overrides : dotted keys -> values for this model."""
+
+    config: str
+    overrides: dict[str, Any] = {}
+
+
+class BenchmarkData(ConfigModel):
+    train: Files = []
+    test: Files = []
+    max_jets: PositiveInt | None = None
+
+
+class SizeScan(ConfigModel):
+    model: str
+    sizes: list[int]
+
+
+class BenchmarkConfig(ConfigModel):
+    """A validated benchmark config (see the module docstring)."""
+
+    task: str | None = None
+    models: dict[str, BenchmarkModel]
+    reference: str | None = None
+    data: BenchmarkData = BenchmarkData()
+    seeds: PositiveInt = 3
+    overrides: dict[str, Any] = {}
+    size_scan: SizeScan | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shapes(cls, data, info: ValidationInfo):
+        if not isinstance(data, dict):
+            return data
+        models = data.get("models")
+        if not isinstance(models, dict) or not models or not all(isinstance(e, (dict, BenchmarkModel))
+                                                                 for e in models.values()):
+            raise InputError(_MODELS_SHAPE)
+        base = (info.context or {}).get("base")
+        if base is not None:  # model configs: relative to the working directory, else to the benchmark file
+            models = {label: {**entry, "config": _config_file(label, entry, base)} if isinstance(entry, dict)
+                      else entry for label, entry in models.items()}
+        scan = data.get("size_scan")
+        if isinstance(scan, SizeScan):
+            scan = scan.model_dump()
+        if scan is not None and (not isinstance(scan, dict) or scan.get("model") not in models or not scan.get("sizes")
+                                 or not all(isinstance(n, int) and not isinstance(n, bool) and n > 1
+                                            for n in scan["sizes"])):
+            raise InputError(_SCAN_SHAPE)
+        reference = data.get("reference") or next(iter(models))
+        if reference not in models:
+            raise InputError(f"benchmark config: 'reference' must be one of {', '.join(models)}, got "
+                             f"{reference!r}{did_you_mean(reference, models)}")
+        return {**data, "models": models, "reference": reference}
+
+
+
+
+def load_benchmark_config(source, train=None, test=None, seeds=None) -> BenchmarkConfig:
+    """A validated benchmark config; command-line values override the file. Paths in the file are relative to
+    the working directory, else to the file."""
     base = Path(os.fspath(source)).resolve().parent if not isinstance(source, dict) else Path.cwd()
     raw = load_config(source)
-    unknown = sorted(set(raw) - set(DEFAULTS))
-    if unknown:
-        raise InputError(f"benchmark config: unknown key {unknown[0]!r} (allowed: {', '.join(DEFAULTS)})")
-    cfg = {**copy.deepcopy(DEFAULTS), **raw}
-    data = {**DEFAULTS["data"], **(cfg["data"] or {})}
-    unknown = sorted(set(data) - set(DEFAULTS["data"]))
-    if unknown:
-        raise InputError(f"benchmark config: unknown key 'data.{unknown[0]}' (allowed: train, test, max_jets)")
-    for key, value in (("train", train), ("test", test)):
-        if value:
-            data[key] = list(value)
-        else:  # paths in the file: relative to the working directory, else to the file
-            files = [data[key]] if isinstance(data[key], str) else list(data[key] or [])
-            data[key] = [_resolve_path(f, base) for f in files]
-    cfg["data"] = data
     if seeds is not None:
-        cfg["seeds"] = seeds
-    if isinstance(cfg["seeds"], bool) or not isinstance(cfg["seeds"], int) or cfg["seeds"] < 1:
-        raise InputError(f"benchmark config: 'seeds' must be a positive integer, got {cfg['seeds']!r}")
-    models = cfg["models"]
-    if not isinstance(models, dict) or not models:
-        raise InputError("benchmark config: 'models' must map labels to {config: path, overrides: {...}}")
-    for label, entry in models.items():
-        if not isinstance(entry, dict) or "config" not in entry or set(entry) - {"config", "overrides"}:
-            raise InputError(f"benchmark config: models.{label} must be {{config: path, overrides: {{...}}}}")
-        entry["config"] = _resolve_path(entry["config"], base)
-        if not Path(entry["config"]).is_file():
-            raise InputError(f"benchmark config: models.{label}.config not found: {entry['config']}")
-        entry.setdefault("overrides", {})
-    cfg["reference"] = cfg["reference"] or next(iter(models))
-    if cfg["reference"] not in models:
-        raise InputError(f"benchmark config: 'reference' must be one of {', '.join(models)}, got {cfg['reference']!r}")
-    if not isinstance(cfg["overrides"], dict):
-        raise InputError("benchmark config: 'overrides' must be a mapping of dotted keys to values")
-    scan = cfg["size_scan"]
-    if scan is not None:
-        if not isinstance(scan, dict) or scan.get("model") not in models or not scan.get("sizes") or not all(
-                isinstance(n, int) and n > 1 for n in scan["sizes"]):
-            raise InputError("benchmark config: 'size_scan' must be {model: <one of models>, sizes: [jets, ...]}")
-    if not cfg["data"]["train"]:
+        raw["seeds"] = seeds
+    cfg = validate(BenchmarkConfig, raw, _STYLE, context={"base": base})
+    cfg.data.train = list(train) if train else [_resolve_path(f, base) for f in cfg.data.train]
+    cfg.data.test = list(test) if test else [_resolve_path(f, base) for f in cfg.data.test]
+    if not cfg.data.train:
         raise InputError("benchmark config: no training files (data.train or --train)")
     return cfg

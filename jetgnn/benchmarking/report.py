@@ -28,8 +28,15 @@ def _machine_line(machine: dict | None) -> list[str]:
             f"{machine['versions'].get('torch')}; {machine['date']}.", ""]
 
 
+def _stat(metrics: dict, key: str) -> str:
+    """A rejection with its binomial uncertainty, e.g. ``250 ± 88 (stat)``."""
+    value, unc = metrics.get(key), metrics.get(f"{key}_uncertainty")
+    return _fmt(value, 1) + (f" ± {_fmt(unc, 1)} (stat)" if unc is not None else "")
+
+
 def markdown_report(result: dict) -> str:
-    """Per model: mean ± std over seeds; each model's seed ensemble (mean score) as its own row."""
+    """Per model: mean ± std over seeds; each model's seed ensemble (mean score) as its own row, its rejections
+    with their binomial uncertainties."""
     test = ", ".join(Path(f).name for f in result["test"]) or "common validation split"
     lines = [f"# Benchmark: {result['task'] or 'jets'}", "",
              f"{result['seeds']} seed(s) per model; {result['n_train_jets']} training jets, "
@@ -45,7 +52,7 @@ def markdown_report(result: dict) -> str:
                      f"| {_fmt(stats['mean'].get('inference_jets_per_s'))} |")
         ens = stats["ensemble"]
         lines.append(f"| {label} (ensemble of {result['seeds']}) | {_fmt(ens['auc'])} | {_fmt(ens['accuracy'])} "
-                     f"| {_fmt(ens['rejection_at_30'], 1)} | {_fmt(ens['rejection_at_50'], 1)} | | | | |")
+                     f"| {_stat(ens, 'rejection_at_30')} | {_stat(ens, 'rejection_at_50')} | | | | |")
     if result.get("size_scan"):
         scan = result["size_scan"]
         lines += ["", f"Data-size scan of {scan['model']}:", "", "| training jets | AUC |", "|---|---|"]

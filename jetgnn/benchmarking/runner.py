@@ -18,42 +18,47 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from jetgnn.benchmarking.config import load_benchmark_config
+from jetgnn.benchmarking.config import BenchmarkConfig, BenchmarkModel, load_benchmark_config
 from jetgnn.benchmarking.plots import roc_comparison_plot, score_grid_plot, size_scan_plot, training_curves_plot
 from jetgnn.benchmarking.report import markdown_report
-from jetgnn.evaluation.evaluate import write_json
+from jetgnn.datasets.datamodule import JetDataModule
 from jetgnn.evaluation.metrics import binary_metrics
-from jetgnn.io.reader import read_jets
+from jetgnn.tagger import load_tagger
+from jetgnn.training.config import TrainConfig
 from jetgnn.training.history import read_history
 from jetgnn.utils.environment import machine
-from jetgnn.utils.files import atomic_path
+from jetgnn.utils.files import write_json, write_text, write_yaml
+from jetgnn.workflows.training import train
 
-METRICS = ("auc", "accuracy", "rejection_at_30", "rejection_at_50", "n_params", "train_time_s", "train_jets_per_s",
-           "inference_jets_per_s")
+METRICS = ("auc", "accuracy", "rejection_at_30", "rejection_at_50", "rejection_at_30_uncertainty",
+           "rejection_at_50_uncertainty", "n_params", "train_time_s", "train_jets_per_s", "inference_jets_per_s")
 
 
-def _train_run(entry: dict, cfg: dict, out: Path, seed: int, extra: dict | None = None) -> Path:
-    from jetgnn.training.runner import train
-
+def _train_run(entry: BenchmarkModel, cfg: BenchmarkConfig, out: Path, seed: int, extra: dict | None = None) -> Path:
     if (out / "metrics.json").exists():
         return out
     if (out / "checkpoints" / "last.ckpt").exists():  # an interrupted run: start it again
         import shutil
 
         shutil.rmtree(out)
-    overrides = {**cfg["overrides"], **entry["overrides"], "data.split_seed": 0, **(extra or {})}
-    if cfg["data"]["test"]:
-        overrides["data.test"] = cfg["data"]["test"]
-    if cfg["data"]["max_jets"] is not None:
-        overrides["data.max_jets"] = cfg["data"]["max_jets"]
-    return train(entry["config"], out=out, train=cfg["data"]["train"], seed=seed, overrides=overrides,
-                 progress=False)
+    overrides = {**cfg.overrides, **entry.overrides, "data.split_seed": 0, **(extra or {})}
+    if cfg.data.test:
+        overrides["data.test"] = cfg.data.test
+    if cfg.data.max_jets is not None:
+        overrides["data.max_jets"] = cfg.data.max_jets
+    return train(entry.config, out=out, train=cfg.data.train, seed=seed, overrides=overrides, progress=False)
 
 
 def _limit_threads(n_threads: int) -> None:
+    """Thread limits of a benchmark worker: OpenMP / BLAS pools (threadpoolctl), torch's intra-op pool and
+    numba's kernels, so that the jobs share the cores instead of each spinning threads for all of them."""
+    import numba
     import torch
+    from threadpoolctl import threadpool_limits
 
+    threadpool_limits(n_threads)
     torch.set_num_threads(n_threads)
+    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
 
 
 def _train_in_parallel(tasks: list[tuple], jobs: int, log) -> None:
@@ -63,37 +68,19 @@ def _train_in_parallel(tasks: list[tuple], jobs: int, log) -> None:
     if jobs <= 1 or len(todo) <= 1:
         return
     threads = max(1, (os.cpu_count() or 1) // min(jobs, len(todo)))
-    # the thread pools of OpenMP/OpenBLAS/MKL/numba size themselves from these when the workers import numpy and
-    # torch: without them every worker keeps spinning threads for all cores and the jobs slow each other down
-    limits = {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                                              "NUMBA_NUM_THREADS")}
-    saved = {name: os.environ.get(name) for name in limits}
-    os.environ.update(limits)
-    try:
-        with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=get_context("spawn"), initializer=_limit_threads,
-                                 initargs=(threads,)) as pool:
-            futures = {pool.submit(_train_run, *task): task[2].name for task in todo}
-            for future in as_completed(futures):
-                future.result()
-                log(f"{futures[future]}: trained")
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=get_context("spawn"), initializer=_limit_threads,
+                             initargs=(threads,)) as pool:
+        futures = {pool.submit(_train_run, *task): task[2].name for task in todo}
+        for future in as_completed(futures):
+            future.result()
+            log(f"{futures[future]}: trained")
 
 
-def _test_jets(cfg: dict, run: Path):
-    """The jets every run was evaluated on: the test files, or the common validation split."""
-    from jetgnn.training.runner import split_train_val
-
-    run_cfg = yaml.safe_load((run / "config.yaml").read_text())
-    mapping = run_cfg["data"]["mapping"]
-    if cfg["data"]["test"]:
-        return read_jets(cfg["data"]["test"], mapping=mapping)
-    jets = read_jets(run_cfg["data"]["train"], mapping=mapping, entry_stop=run_cfg["data"]["max_jets"])
-    return split_train_val(run_cfg, jets, None)[1]
+def _test_jets(run: Path):
+    """The jets every run was evaluated on (the test files, or the common validation split): the split of the
+    run's own config, from the datamodule, which keeps the jets it read for the trainings of this process."""
+    run_cfg = TrainConfig.from_raw(yaml.safe_load((run / "config.yaml").read_text()))
+    return JetDataModule(run_cfg.data, seed=run_cfg.training.seed).split.test
 
 
 def _signal_score(tagger, jets) -> np.ndarray:
@@ -118,23 +105,20 @@ def run_benchmark(config, out, train=None, test=None, seeds=None, jobs: int = 1,
     """
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
-    from jetgnn.tagger import load_tagger
-
     cfg = load_benchmark_config(config, train, test, seeds)
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "benchmark.yaml", suffix=".yaml") as tmp, open(tmp, "w") as f:
-        yaml.safe_dump(cfg, f, sort_keys=False)
+    write_yaml(out / "benchmark.yaml", cfg.to_dict())
     _train_in_parallel([(entry, cfg, out / "runs" / f"{label}_seed{seed}", seed)
-                        for label, entry in cfg["models"].items() for seed in range(cfg["seeds"])], jobs, log)
+                        for label, entry in cfg.models.items() for seed in range(cfg.seeds)], jobs, log)
     models, scores, histories, labels, test_jets = {}, {}, {}, None, None
-    for label, entry in cfg["models"].items():
+    for label, entry in cfg.models.items():
         rows, model_scores, model_histories = [], [], []
-        for seed in range(cfg["seeds"]):
+        for seed in range(cfg.seeds):
             run = _train_run(entry, cfg, out / "runs" / f"{label}_seed{seed}", seed)
             metrics = json.loads((run / "metrics.json").read_text())
             if test_jets is None:
-                test_jets = _test_jets(cfg, run)
+                test_jets = _test_jets(run)
                 labels = test_jets.labels
             model_scores.append(_signal_score(load_tagger(run), test_jets))
             model_histories.append(read_history(run / "history.csv"))
@@ -144,22 +128,21 @@ def run_benchmark(config, out, train=None, test=None, seeds=None, jobs: int = 1,
         mean, std = _summary(rows)
         signal = labels == labels.max()
         ensemble = binary_metrics(signal, np.mean(model_scores, axis=0))
-        models[label] = {"config": entry["config"], "overrides": entry["overrides"], "mean": mean, "std": std,
+        models[label] = {"config": entry.config, "overrides": entry.overrides, "mean": mean, "std": std,
                          "ensemble": ensemble, "per_seed": rows}
         scores[label], histories[label] = model_scores, model_histories
     signal = labels == labels.max()
-    result = {"task": cfg["task"], "seeds": cfg["seeds"], "train": cfg["data"]["train"], "test": cfg["data"]["test"],
+    result = {"task": cfg.task, "seeds": cfg.seeds, "train": cfg.data.train, "test": cfg.data.test,
               "n_test_jets": int(len(labels)), "n_train_jets": _n_train(out, next(iter(models))),
-              "reference": cfg["reference"], "machine": machine(), "models": models}
-    if cfg["size_scan"]:
+              "reference": cfg.reference, "machine": machine(), "models": models}
+    if cfg.size_scan:
         result["size_scan"] = _size_scan(cfg, out, jobs, log)
         size_scan_plot(result["size_scan"], out / "size_scan.png")
-    roc_comparison_plot(signal, scores, cfg["reference"], out / "roc.png")
+    roc_comparison_plot(signal, scores, cfg.reference, out / "roc.png")
     score_grid_plot(signal, {k: np.mean(v, axis=0) for k, v in scores.items()}, out / "scores.png")
     training_curves_plot(histories, out / "training.png")
     write_json(out / "results.json", result)
-    with atomic_path(out / "results.md", suffix=".md") as tmp:
-        Path(tmp).write_text(markdown_report(result))
+    write_text(out / "results.md", markdown_report(result), suffix=".md")
     return out
 
 
@@ -168,13 +151,13 @@ def _n_train(out: Path, label: str) -> int | None:
     return metrics.get("n_train_jets")
 
 
-def _size_scan(cfg: dict, out: Path, jobs: int, log) -> dict:
+def _size_scan(cfg: BenchmarkConfig, out: Path, jobs: int, log) -> dict:
     """AUC of one model vs the number of training jets, with a power-law fit 1 - AUC = a N^b."""
-    label = cfg["size_scan"]["model"]
-    entry = cfg["models"][label]
+    label = cfg.size_scan.model
+    entry = cfg.models[label]
     full = _n_train(out, label)
     tasks = [(entry, cfg, out / "runs" / f"size_scan_{label}_{n}", 0, {"data.train_fraction": min(1.0, n / full)})
-             for n in sorted(cfg["size_scan"]["sizes"])]
+             for n in sorted(cfg.size_scan.sizes)]
     _train_in_parallel(tasks, jobs, log)
     points = []
     for task in tasks:

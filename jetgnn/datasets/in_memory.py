@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from torch.utils.data import IterableDataset
 
-from jetgnn.datasets.common import balanced_subset, batch_slices, check_graph_kwargs, check_positive, ddp_rank, per_rank
+from jetgnn.datasets.common import EpochDataset, balanced_subset, batch_slices, check_positive, graph_options
 from jetgnn.errors import InputError
 from jetgnn.graphs.batching import concat_batches, select_graphs
 from jetgnn.graphs.builder import build_graphs
@@ -13,14 +12,16 @@ from jetgnn.io.jets import Jets
 from jetgnn.io.reader import iter_jets
 
 
-class InMemoryGraphDataset(IterableDataset):
+class InMemoryGraphDataset(EpochDataset):
     """All jets of ``source`` as graphs in memory, served as shuffled Batches of ``batch_size`` jets.
 
     source : Jets, or ROOT paths/globs (read in chunks of ``step_size`` with ``mapping``).
     balance : keep as many jets per class as the rarest class has (chosen once, with ``seed``).
     graph_kwargs : passed to :func:`jetgnn.build_graphs` (edges, radius, k, max_particles, ...).
-    Each pass over the dataset is one epoch; call :meth:`set_epoch` (Lightning does via the sampler hook
-    of our training loop) or rely on the internal counter for a new order every epoch.
+    Each pass over the dataset is one epoch, ordered by (``seed``, epoch); see :class:`EpochDataset` for
+    :meth:`set_epoch`. Under DDP every rank takes an equal share of the jets, and a rank's batches are dealt to
+    its DataLoader workers (:class:`Shard`): every jet is served exactly once per epoch (DDP drops the
+    remainder of the jets that do not divide between the ranks).
     """
 
     def __init__(self, source, batch_size: int = 256, shuffle: bool = True, drop_last: bool = False,
@@ -28,7 +29,7 @@ class InMemoryGraphDataset(IterableDataset):
         super().__init__()
         self.batch_size = check_positive("batch_size", batch_size)
         self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
-        self.graph_kwargs = check_graph_kwargs(graph_kwargs)
+        self.graph_kwargs = graph_options(graph_kwargs)
         chunks = [source] if isinstance(source, Jets) else iter_jets(source, step_size=step_size, mapping=mapping)
         batches, self.label_names = [], None
         for chunk in chunks:
@@ -41,24 +42,19 @@ class InMemoryGraphDataset(IterableDataset):
         self.index = np.arange(self.graphs.num_graphs)
         if balance and "y" in self.graphs:
             self.index = balanced_subset(self.graphs.y.numpy(), np.random.default_rng(seed))
-        self.epoch = 0
 
     @property
     def num_jets(self) -> int:
         return len(self.index)
 
     def __len__(self) -> int:
-        _, world = ddp_rank()
-        return len(batch_slices(len(self.index) // world, self.batch_size, self.drop_last))
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        """Batches per epoch of this rank (all its DataLoader workers together)."""
+        return len(batch_slices(len(self.shard.rank_share(self.index)), self.batch_size, self.drop_last))
 
     def __iter__(self):
-        order = self.index
-        if self.shuffle:
-            order = np.random.default_rng([self.seed, self.epoch]).permutation(self.index)
-        self.epoch += 1
-        order = per_rank(order)
-        for part in batch_slices(len(order), self.batch_size, self.drop_last):
+        epoch = self._begin_epoch()
+        shard = self.shard
+        order = np.random.default_rng([self.seed, epoch]).permutation(self.index) if self.shuffle else self.index
+        order = shard.rank_share(order)
+        for part in shard.worker_share(batch_slices(len(order), self.batch_size, self.drop_last)):
             yield select_graphs(self.graphs, order[part])

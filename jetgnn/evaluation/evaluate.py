@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +12,8 @@ from jetgnn.evaluation.plots import roc_plot, scores_plot
 from jetgnn.evaluation.vertexing import confusion_plot, match_vertices, origin_confusion, origin_metrics
 from jetgnn.io.jets import Jets
 from jetgnn.io.reader import read_jets
-from jetgnn.utils.files import atomic_path
-
-
-def write_json(path: Path, payload: dict) -> None:
-    with atomic_path(path, suffix=".json") as tmp, open(tmp, "w") as f:
-        json.dump(payload, f, indent=2, default=float)
-        f.write("\n")
+from jetgnn.tagger import load_tagger
+from jetgnn.utils.files import write_json
 
 
 def evaluate_tagger(tagger, jets: Jets, out_dir: Path | None = None) -> dict:
@@ -45,18 +39,18 @@ def evaluate_tagger(tagger, jets: Jets, out_dir: Path | None = None) -> dict:
         metrics.update(_track_metrics(tagger, jets, tracks, out_dir))
     if out_dir is not None:
         roc_plot(labels == len(names) - 1, signal_score, out_dir / "roc.png",
-                 label=f"{tagger.config['model']['name']} (AUC {metrics['auc']:.4f})")
+                 label=f"{tagger.config.model.name} (AUC {metrics['auc']:.4f})")
         scores_plot(labels, signal_score, names, out_dir / "scores.png")
     return metrics
 
 
 def _track_metrics(tagger, jets: Jets, tracks: dict, out_dir: Path | None) -> dict:
     """Vertex finding and track origin metrics of a multitask tagger, for the heads that were trained."""
-    weights = tagger.config["training"]["loss_weights"]
+    weights = tagger.config.training.loss_weights
     metrics = {}
-    if weights["vertex"] > 0 and "part_vtx_idx" in jets:
+    if weights.vertex > 0 and "part_vtx_idx" in jets:
         metrics.update(match_vertices(jets["part_vtx_idx"], tracks["vertex"]))
-    if weights["origin"] > 0 and "part_origin" in jets:
+    if weights.origin > 0 and "part_origin" in jets:
         confusion = origin_confusion(jets["part_origin"], tracks["origin"])
         metrics.update(origin_metrics(confusion))
         metrics["track_origin_confusion"] = confusion.tolist()
@@ -67,10 +61,8 @@ def _track_metrics(tagger, jets: Jets, tracks: dict, out_dir: Path | None) -> di
 
 def evaluate_run(run_dir, data, out=None) -> dict:
     """``jetgnn evaluate``: metrics of a run's best tagger on other data, written to ``out`` (default run_dir)."""
-    from jetgnn.tagger import load_tagger
-
     tagger = load_tagger(run_dir)
-    jets = read_jets(data, mapping=tagger.config["data"]["mapping"])
+    jets = read_jets(data, mapping=tagger.config.data.mapping)
     out = Path(out) if out is not None else Path(run_dir)
     metrics = evaluate_tagger(tagger, jets, out)
     write_json(out / "metrics.json", {**metrics, "data": [str(d) for d in np.atleast_1d(data)]})

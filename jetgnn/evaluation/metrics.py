@@ -1,35 +1,74 @@
 """Tagger metrics as the field reports them (SPEC §7): AUC, accuracy, background rejection 1/eps_B at fixed
-signal efficiency from the interpolated ROC curve (Top Tagging landscape paper, ParT)."""
+signal efficiency from the interpolated ROC curve (Top Tagging landscape paper, ParT), with its binomial
+uncertainty and the number of background jets it rests on."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
 
-def rejection_at(y_true: np.ndarray, score: np.ndarray, efficiency: float) -> float:
-    """Background rejection 1/eps_B at signal efficiency ``efficiency`` (linear interpolation of the ROC).
+@dataclass(frozen=True)
+class Rejection:
+    """Background rejection 1/eps_B at a signal efficiency.
 
-    Returns inf when no background passes at that efficiency.
+    value : 1/eps_B (inf when no background passes); uncertainty : its binomial standard deviation
+    sigma(eps_B) / eps_B^2 with sigma(eps_B) = sqrt(eps_B (1 - eps_B) / N_B) (None when no background passes);
+    n_background : background jets passing, eps_B N_B (from the interpolated ROC, so not always whole).
     """
+
+    value: float
+    uncertainty: float | None
+    n_background: float
+
+    def entries(self, key: str) -> dict[str, float | None]:
+        """``{key: value, key_uncertainty: ..., key_n_background: ...}`` for metrics.json."""
+        return {key: self.value, f"{key}_uncertainty": self.uncertainty, f"{key}_n_background": self.n_background}
+
+
+def binomial_rejection(eps_b, n_background: int):
+    """(1/eps_B, its binomial standard deviation) for background efficiencies ``eps_b`` (array or float) of
+    ``n_background`` jets; inf / NaN where eps_B = 0."""
+    eps_b = np.asarray(eps_b, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(eps_b > 0, 1.0 / eps_b, np.inf)
+        sigma = np.where(eps_b > 0, np.sqrt(eps_b * (1 - eps_b) / max(n_background, 1)) / eps_b**2, np.nan)
+    return value, sigma
+
+
+def background_rejection(y_true: np.ndarray, score: np.ndarray, efficiency: float) -> Rejection:
+    """Background rejection at signal efficiency ``efficiency`` (linear interpolation of the ROC), with its
+    binomial uncertainty; signal = ``y_true`` true / 1."""
+    y_true = np.asarray(y_true).astype(bool)
     fpr, tpr, _ = roc_curve(y_true, score)
     eps_b = float(np.interp(efficiency, tpr, fpr))
-    return float("inf") if eps_b <= 0 else 1.0 / eps_b
+    n_background = int((~y_true).sum())
+    value, sigma = binomial_rejection(eps_b, n_background)
+    return Rejection(float(value), float(sigma) if eps_b > 0 else None, eps_b * n_background)
+
+
+def rejection_at(y_true: np.ndarray, score: np.ndarray, efficiency: float) -> float:
+    """Background rejection 1/eps_B at signal efficiency ``efficiency``; inf when no background passes."""
+    return background_rejection(y_true, score, efficiency).value
 
 
 def binary_metrics(y_true: np.ndarray, score: np.ndarray) -> dict[str, float]:
-    """auc, accuracy (score > 0.5), rejection_at_30 / rejection_at_50 and n_jets for signal = class 1."""
+    """auc, accuracy (score > 0.5), rejection_at_30 / rejection_at_50 (each with ``_uncertainty`` and
+    ``_n_background``) and n_jets for signal = class 1."""
     y_true = np.asarray(y_true).astype(int)
     score = np.asarray(score, dtype=np.float64)
     if len(np.unique(y_true)) < 2:
         raise ValueError("metrics need jets of both classes")
-    return {
+    out = {
         "auc": float(roc_auc_score(y_true, score)),
         "accuracy": float(np.mean((score > 0.5) == (y_true == 1))),
-        "rejection_at_30": rejection_at(y_true, score, 0.3),
-        "rejection_at_50": rejection_at(y_true, score, 0.5),
-        "n_jets": int(len(y_true)),
     }
+    for efficiency in (30, 50):
+        out.update(background_rejection(y_true, score, efficiency / 100).entries(f"rejection_at_{efficiency}"))
+    out["n_jets"] = int(len(y_true))
+    return out
 
 
 def multiclass_metrics(y_true: np.ndarray, probabilities: np.ndarray, label_names: list[str]) -> dict[str, float]:
@@ -56,8 +95,8 @@ def flavour_metrics(y_true: np.ndarray, probabilities: np.ndarray, label_names: 
                     charm_fraction: float = CHARM_FRACTION) -> dict[str, float]:
     """Light and c rejection at fixed b-jet efficiencies with the discriminant
     D_b = ln(p_b / (f_c p_c + (1 - f_c) p_light)): ``rejection_light_at_70``, ``rejection_c_at_70`` (and at 85%,
-    where hadron-level light rejections are not limited by the number of light jets). Empty unless the classes
-    include light, c and b."""
+    where hadron-level light rejections are not limited by the number of light jets), each with ``_uncertainty``
+    and ``_n_background``. Empty unless the classes include light, c and b."""
     if not {"light", "c", "b"} <= set(label_names):
         return {}
     y_true = np.asarray(y_true).astype(int)
@@ -70,5 +109,6 @@ def flavour_metrics(y_true: np.ndarray, probabilities: np.ndarray, label_names: 
         for name, k in (("light", i_light), ("c", i_c)):
             sel = (y_true == i_b) | (y_true == k)
             if len(np.unique(y_true[sel])) == 2:
-                out[f"rejection_{name}_at_{tag}"] = rejection_at(y_true[sel] == i_b, d_b[sel], efficiency)
+                rejection = background_rejection(y_true[sel] == i_b, d_b[sel], efficiency)
+                out.update(rejection.entries(f"rejection_{name}_at_{tag}"))
     return out

@@ -7,18 +7,18 @@ from pathlib import Path
 import numpy as np
 
 from jetgnn.io.reader import iter_jets
+from jetgnn.io.schema import ORIGIN_CLASSES
 from jetgnn.io.writer import check_writable, write_jets
+from jetgnn.tagger import load_tagger
 
 #: per-jet fields copied next to the scores when the input has them
 CARRIED = ("jet_pt", "jet_eta", "jet_phi", "jet_energy", "jet_mass", "jet_nparticles", "jet_sdmass", "jet_label")
 
 
 def _track_columns(jets, tracks: dict) -> dict:
-    from jetgnn.evaluation.vertexing import ORIGIN_NAMES
-
     columns = {"part_pred_origin": tracks["origin"], "part_pred_vtx": tracks["vertex"]}
-    for k, name in enumerate(ORIGIN_NAMES):
-        columns[f"part_score_origin_{name.replace(' ', '_').replace('->', '_to_')}"] = tracks["origin_probs"][:, :, k]
+    for k, name in ORIGIN_CLASSES.items():
+        columns[f"part_score_origin_{name}"] = tracks["origin_probs"][:, :, k]
     for field in ("part_origin", "part_vtx_idx"):
         if field in jets:
             columns[field] = jets[field]
@@ -35,13 +35,11 @@ def predict_to_root(run_dir, data, out, step_size: int = 10_000) -> int:
     group, 1, 2, ... others), next to the truth ``part_origin`` / ``part_vtx_idx`` when the input has them.
     Tracks beyond the training ``max_particles`` get -1 (and NaN scores). Returns the number of jets written.
     """
-    from jetgnn.tagger import load_tagger
-
     out = check_writable(out)
     tagger = load_tagger(run_dir)
     names = tagger.label_names
     def chunks():
-        for jets in iter_jets(data, step_size=step_size, mapping=tagger.config["data"]["mapping"]):
+        for jets in iter_jets(data, step_size=step_size, mapping=tagger.config.data.mapping):
             if not len(jets):
                 continue
             tracks = tagger.predict_tracks(jets) if tagger.is_multitask else None

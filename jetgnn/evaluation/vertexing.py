@@ -7,8 +7,8 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-#: track-origin classes of SPEC §2 (``part_origin``)
-ORIGIN_NAMES = ("primary", "from b", "from b->c", "from prompt c", "other secondary")
+from jetgnn.io.schema import N_ORIGINS, ORIGIN_CLASSES, origin_label
+from jetgnn.utils.plotting import figure
 
 
 def _flat_with_jet(values) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +65,7 @@ def match_vertices(truth_vtx, reco_vtx, min_tracks: int = 2) -> dict[str, float]
     }
 
 
-def origin_confusion(truth_origin, predicted_origin, n_classes: int = len(ORIGIN_NAMES)) -> np.ndarray:
+def origin_confusion(truth_origin, predicted_origin, n_classes: int = N_ORIGINS) -> np.ndarray:
     """[n_classes, n_classes] counts: row = true origin, column = predicted; tracks with origin -1 skipped."""
     truth = ak.to_numpy(ak.flatten(ak.Array(truth_origin))).astype(np.int64)
     pred = ak.to_numpy(ak.flatten(ak.Array(predicted_origin))).astype(np.int64)
@@ -77,29 +77,25 @@ def origin_metrics(confusion: np.ndarray) -> dict[str, float]:
     """``track_origin_accuracy`` and the per-class recall ``track_origin_recall_<class>``."""
     total = confusion.sum()
     out = {"track_origin_accuracy": float(np.trace(confusion) / total) if total else None}
-    for k, name in enumerate(ORIGIN_NAMES[:len(confusion)]):
+    for k in range(len(confusion)):
         row = confusion[k].sum()
-        out[f"track_origin_recall_{name.replace(' ', '_').replace('->', '_to_')}"] = (
-            float(confusion[k, k] / row) if row else None)
+        out[f"track_origin_recall_{ORIGIN_CLASSES[k]}"] = float(confusion[k, k] / row) if row else None
     return out
 
 
 def confusion_plot(confusion: np.ndarray, path: Path) -> None:
     """Row-normalised origin confusion matrix (true origin vs predicted) as a png."""
-    from jetgnn.evaluation.plots import _save, new_figure
-
     rows = confusion.sum(1, keepdims=True)
     fraction = np.divide(confusion, rows, out=np.zeros(confusion.shape), where=rows > 0)
-    names = ORIGIN_NAMES[:len(confusion)]
-    fig, ax = new_figure(figsize=(6, 5))
-    image = ax.imshow(fraction, vmin=0, vmax=1, cmap="Blues")
-    for i in range(len(names)):
-        for j in range(len(names)):
-            ax.text(j, i, f"{fraction[i, j]:.2f}", ha="center", va="center",
-                    color="white" if fraction[i, j] > 0.6 else "black", fontsize=8)
-    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
-    ax.set_yticks(range(len(names)), [f"{n} ({int(c)})" for n, c in zip(names, rows[:, 0], strict=True)])
-    ax.set(xlabel="predicted origin", ylabel="true origin (tracks)", title="track origin, row-normalised")
-    fig.colorbar(image, ax=ax)
-    fig.tight_layout()
-    _save(fig, path)
+    names = [origin_label(k) for k in range(len(confusion))]
+    with figure(path, figsize=(9, 7.5)) as (fig, ax):
+        image = ax.imshow(fraction, vmin=0, vmax=1, cmap="Blues")
+        for i in range(len(names)):
+            for j in range(len(names)):
+                ax.text(j, i, f"{fraction[i, j]:.2f}", ha="center", va="center",
+                        color="white" if fraction[i, j] > 0.6 else "black", fontsize=11)
+        ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+        ax.set_yticks(range(len(names)), [f"{n} ({int(c)})" for n, c in zip(names, rows[:, 0], strict=True)])
+        ax.minorticks_off()
+        ax.set(xlabel="predicted origin", ylabel="true origin (tracks)", title="track origin, row-normalised")
+        fig.colorbar(image, ax=ax)

@@ -5,14 +5,19 @@ The exported graph takes padded per-jet tensors, with dynamic jet (B) and partic
 ==============  ===================  =============================================================
 input           shape                content
 ==============  ===================  =============================================================
+``mask``        [B, N] bool          True for real particles, False for padding (always)
 ``x``           [B, N, F] float32    node features ``x_names`` (jetgnn's scaled node features)
 ``pos``         [B, N, 2] float32    (deta, dphi) to the jet axis (radians)
-``mask``        [B, N] bool          True for real particles, False for padding
-``u``           [B, G] float32       jet globals ``u_names`` (only models with globals)
+``pt``          [B, N] float32       transverse momenta (GeV)
+``impact``      [B, N, 4] float32    d0, dz, sigma(d0), sigma(dz) (mm; the vertexer)
+``u``           [B, G] float32       jet globals ``u_names``
 ``adjacency``   [B, N, N] bool       edge s -> t of the built graph (only models that read graph edges:
                                      the MPNN; ParticleNet builds its kNN graphs inside the network)
 ``edge_attr``   [B, N, N, E] float32 edge features ``edge_attr_names`` at [b, s, t] (with ``adjacency``)
 ==============  ===================  =============================================================
+
+A model's inputs are ``mask`` and the batch attributes it declares in ``reads``
+(:class:`jetgnn.models.JetBatch`), in the order of this table.
 
 Outputs: ``probabilities`` [B, n_classes] (softmax); the vertexer adds ``track_origin`` [B, N, 5] (origin class
 probabilities) and ``same_vertex`` [B, N, N] (pair probabilities). Padded positions are ignored, so a jet
@@ -36,11 +41,14 @@ from torch import nn
 
 from jetgnn.errors import ExportMismatchError, InputError
 from jetgnn.graphs.builder import build_graphs
+from jetgnn.models import JetTagger
 from jetgnn.models.layers import DenseLayout, EdgeConvBlock
+from jetgnn.tagger import Tagger, jet_scores, load_tagger, map_jet_chunks
 from jetgnn.utils.files import atomic_path
+from jetgnn.version import __version__
 
-#: node-tensor inputs, in the exported graph's order
-_BASE_INPUTS = ("x", "pos", "mask")
+#: every possible input, in the exported graph's order (a model takes ``mask`` and what it reads)
+INPUT_ORDER = ("mask", "x", "pos", "pt", "impact", "u", "adjacency", "edge_attr")
 
 
 def min_particles(model: nn.Module) -> int:
@@ -49,9 +57,10 @@ def min_particles(model: nn.Module) -> int:
 
 
 class _PaddedBatch:
-    """The Batch attributes the models read, made from padded tensors inside the exported graph."""
+    """The :class:`~jetgnn.models.JetBatch` attributes a model reads, made from padded tensors inside the exported
+    graph (node tensors [B, N, ...] -> [n_nodes, ...] in the node order of a graph Batch)."""
 
-    def __init__(self, model, x, pos, mask, u=None, adjacency=None, edge_attr=None):
+    def __init__(self, model, mask, x=None, pos=None, pt=None, impact=None, u=None, adjacency=None, edge_attr=None):
         n_jets, n_max = mask.shape
         flat = mask.reshape(-1)
         index = torch.nonzero(flat).squeeze(1)  # node order: jet by jet, particles in input order
@@ -59,9 +68,10 @@ class _PaddedBatch:
         self.dense_layout = DenseLayout(index, mask)
         self.num_graphs = n_jets
         self.batch = torch.div(index, n_max, rounding_mode="floor")
-        self.x = x.reshape(n_jets * n_max, x.shape[-1])[index]
-        self.pos = pos.reshape(n_jets * n_max, 2)[index]
-        self.u = u if u is not None else x.new_zeros(n_jets, 0)
+        for name, values in (("x", x), ("pos", pos), ("pt", pt), ("impact", impact)):
+            if values is not None:
+                setattr(self, name, values.reshape(n_jets * n_max, *values.shape[2:])[index])
+        self.u = u
         self.x_names = model.spec.x_names
         if adjacency is not None:
             node_id = torch.cumsum(flat.long(), 0) - 1
@@ -74,11 +84,11 @@ class _PaddedBatch:
 class PaddedTagger(nn.Module):
     """A jetgnn model as a function of padded tensors (the ONNX signature of the module docstring)."""
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: JetTagger):
         super().__init__()
         self.model = model.eval()
-        self.input_names = [*_BASE_INPUTS, *(["u"] if model.spec.u_names else []),
-                            *(["adjacency", "edge_attr"] if model.uses_graph_edges else [])]
+        reads = set(model.reads) | ({"adjacency", "edge_attr"} if model.uses_graph_edges else set())
+        self.input_names = [name for name in INPUT_ORDER if name == "mask" or name in reads]
         self.output_names = ["probabilities", *(["track_origin", "same_vertex"] if model.multitask else [])]
 
     def forward(self, *inputs: torch.Tensor):
@@ -99,10 +109,12 @@ def padded_arrays(batch, input_names, n_min: int = 1) -> dict[str, np.ndarray]:
     slot = np.arange(len(jet)) - ptr[jet]
     out = {"mask": np.zeros((n_jets, n_max), dtype=bool)}
     out["mask"][jet, slot] = True
-    for name, values in (("x", batch.x), ("pos", batch.pos)):
-        dense = np.zeros((n_jets, n_max, values.shape[1]), dtype=np.float32)
-        dense[jet, slot] = values.numpy()
-        out[name] = dense
+    for name in ("x", "pos", "pt", "impact"):
+        if name in input_names:
+            values = batch[name].numpy()
+            dense = np.zeros((n_jets, n_max, *values.shape[1:]), dtype=np.float32)
+            dense[jet, slot] = values
+            out[name] = dense
     if "u" in input_names:
         out["u"] = batch.u.numpy().astype(np.float32)
     if "adjacency" in input_names:
@@ -130,6 +142,9 @@ def _example_inputs(wrapper: PaddedTagger, n_min: int) -> tuple[torch.Tensor, ..
     mask[:, -1] = False
     values = {"x": torch.randn(n_jets, n, len(spec.x_names), generator=generator),
               "pos": 0.1 * torch.randn(n_jets, n, 2, generator=generator), "mask": mask,
+              "pt": 1 + 50 * torch.rand(n_jets, n, generator=generator),
+              "impact": torch.cat([0.1 * torch.randn(n_jets, n, 2, generator=generator),
+                                   0.01 + 0.05 * torch.rand(n_jets, n, 2, generator=generator)], dim=-1),
               "u": torch.randn(n_jets, len(spec.u_names), generator=generator),
               "adjacency": torch.rand(n_jets, n, n, generator=generator) < 0.5,
               "edge_attr": torch.randn(n_jets, n, n, max(len(spec.edge_attr_names), 1), generator=generator)}
@@ -140,19 +155,18 @@ def _dynamic_shapes(wrapper: PaddedTagger, n_min: int) -> dict:
     jets = torch.export.Dim("jets", min=1)
     particles = torch.export.Dim("particles", min=n_min)
     axes = {"x": {0: jets, 1: particles}, "pos": {0: jets, 1: particles}, "mask": {0: jets, 1: particles},
-            "u": {0: jets}, "adjacency": {0: jets, 1: particles, 2: particles},
+            "pt": {0: jets, 1: particles}, "impact": {0: jets, 1: particles}, "u": {0: jets},
+            "adjacency": {0: jets, 1: particles, 2: particles},
             "edge_attr": {0: jets, 1: particles, 2: particles}}
     return {"inputs": tuple(axes[name] for name in wrapper.input_names)}
 
 
 def _metadata(tagger, wrapper: PaddedTagger, n_min: int) -> dict[str, str]:
-    from jetgnn import __version__
-
     spec = tagger.model.spec
-    return {"jetgnn_version": __version__, "model": tagger.config["model"]["name"],
+    return {"jetgnn_version": __version__, "model": tagger.config.model.name,
             "label_names": json.dumps(tagger.label_names), "x_names": json.dumps(list(spec.x_names)),
             "u_names": json.dumps(list(spec.u_names)), "edge_attr_names": json.dumps(list(spec.edge_attr_names)),
-            "graph_options": json.dumps(tagger.graph_options), "mapping": json.dumps(tagger.config["data"]["mapping"]),
+            "graph_options": json.dumps(tagger.graph_options), "mapping": json.dumps(tagger.config.data.mapping),
             "min_particles": str(n_min), "inputs": json.dumps(wrapper.input_names),
             "outputs": json.dumps(wrapper.output_names)}
 
@@ -165,10 +179,8 @@ def export_onnx(run_dir_or_tagger, out, check_jets=None, atol: float = 1e-5) -> 
     """
     import onnx
 
-    from jetgnn.tagger import Tagger, load_tagger
-
     tagger = run_dir_or_tagger if isinstance(run_dir_or_tagger, Tagger) else load_tagger(run_dir_or_tagger)
-    if tagger.is_linear:
+    if not isinstance(tagger.model, JetTagger):
         raise InputError("the linear baseline is a scikit-learn model, not a neural tagger: ONNX export covers the "
                          "neural taggers (mlp, pfn, efn, particlenet, mpnn, transformer, vertexer)")
     out = Path(out)
@@ -249,8 +261,6 @@ class OnnxTagger:
 
     def predict(self, jets_or_paths, batch_size: int = 1024) -> np.ndarray:
         """Per-jet scores: the signal probability for two classes, else [n_jets, n_classes] probabilities."""
-        from jetgnn.tagger import jet_scores, map_jet_chunks
-
         def probabilities(chunk):
             batch = build_graphs(chunk, **self.graph_options)
             return self.run(padded_arrays(batch, self.input_names, self.min_particles))[0]

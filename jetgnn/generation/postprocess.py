@@ -9,9 +9,10 @@ import vector
 from jetgnn.generation.impact import smeared_impact_parameters
 from jetgnn.generation.pdg import type_flags
 from jetgnn.generation.recipes import Recipe
-from jetgnn.generation.selection import JetSink, wrap_phi
+from jetgnn.generation.selection import JetSink
 from jetgnn.generation.substructure import jet_substructure
 from jetgnn.io.schema import JET_BRANCHES, PARTICLE_BRANCHES
+from jetgnn.kinematics import delta_phi
 
 
 def chunk_columns(sink: JetSink, recipe: Recipe, rng: np.random.Generator) -> dict[str, object]:
@@ -40,7 +41,7 @@ def chunk_columns(sink: JetSink, recipe: Recipe, rng: np.random.Generator) -> di
         "part_pz": p["pz"],
         "part_energy": p["e"],
         "part_deta": part.eta - np.repeat(jet_eta, counts),
-        "part_dphi": wrap_phi(part.phi - np.repeat(jet_phi, counts)),
+        "part_dphi": delta_phi(part.phi, np.repeat(jet_phi, counts)),
         "part_charge": charge,
         "part_pid": pid,
         **type_flags(pid, charge),

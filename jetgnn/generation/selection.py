@@ -8,10 +8,9 @@ whole chunks with numpy (:mod:`jetgnn.generation.postprocess`).
 
 from __future__ import annotations
 
-import math
-
 from jetgnn.generation import truth
 from jetgnn.generation.recipes import HADRON_DR_MAX, HADRON_PT_MIN, PARTON_DR_MAX, Recipe, Source
+from jetgnn.io.schema import Origin
 
 #: Particle columns accumulated per stored constituent (flat over the chunk).
 PARTICLE_COLUMNS = ("px", "py", "pz", "e", "charge", "pid", "vx", "vy", "vz", "vtx", "origin")
@@ -184,7 +183,7 @@ class EventSelector:
                 displaced = sum(v * v for v in position) >= truth.VERTEX_MERGE_DISTANCE_MM**2
                 origin = truth.origin_from_ancestors(*ancestry[i], displaced=displaced)
             else:
-                position, origin = None, (truth.ORIGIN_PRIMARY if charge != 0 else truth.ORIGIN_NEUTRAL)
+                position, origin = None, int(Origin.PRIMARY if charge != 0 else Origin.NEUTRAL)
             rows.append((pt2, px, py, pz, e, charge, particle.id(), position, origin))
         full["n"].append(n_full)
         rows.sort(key=lambda row: -row[0])
@@ -239,7 +238,3 @@ class EventSelector:
                 stored += 1
         return stored
 
-
-def wrap_phi(dphi):
-    """Wrap an angle difference to [-pi, pi] (works on floats and numpy arrays)."""
-    return (dphi + math.pi) % (2 * math.pi) - math.pi

@@ -10,15 +10,10 @@ from __future__ import annotations
 import math
 
 from jetgnn.generation.pdg import heavy_flavour
+from jetgnn.io.schema import Origin
+from jetgnn.kinematics import delta_phi
 
 __all__ = ["heavy_flavour", "weak_heavy_ancestors", "origin_from_ancestors", "group_vertices", "delta_r"]
-
-ORIGIN_PRIMARY = 0
-ORIGIN_FROM_B = 1
-ORIGIN_FROM_B_TO_C = 2
-ORIGIN_FROM_PROMPT_C = 3
-ORIGIN_OTHER_SECONDARY = 4
-ORIGIN_NEUTRAL = -1
 
 #: Truth vertices closer than this (mm) are merged; displaced vertices closer than this to the
 #: primary vertex count as primary (no tracker resolves them; the same convention as ATLAS GN1 truth).
@@ -61,10 +56,10 @@ def origin_from_ancestors(i_b: int, i_c: int, displaced: bool = True) -> int:
     displaced ones (tau, strange or other weak decays) are "other secondary".
     """
     if i_b >= 0:
-        return ORIGIN_FROM_B_TO_C if i_c >= 0 else ORIGIN_FROM_B
+        return int(Origin.FROM_B_TO_C if i_c >= 0 else Origin.FROM_B)
     if i_c >= 0:
-        return ORIGIN_FROM_PROMPT_C
-    return ORIGIN_OTHER_SECONDARY if displaced else ORIGIN_PRIMARY
+        return int(Origin.FROM_PROMPT_C)
+    return int(Origin.OTHER_SECONDARY if displaced else Origin.PRIMARY)
 
 
 def group_vertices(positions: list[tuple[float, float, float] | None]) -> list[int]:
@@ -95,5 +90,4 @@ def group_vertices(positions: list[tuple[float, float, float] | None]) -> list[i
 
 def delta_r(eta1: float, phi1: float, eta2: float, phi2: float) -> float:
     """Angular distance sqrt(deta^2 + dphi^2), dphi wrapped to [-pi, pi]."""
-    dphi = (phi1 - phi2 + math.pi) % (2 * math.pi) - math.pi
-    return math.hypot(eta1 - eta2, dphi)
+    return math.hypot(eta1 - eta2, delta_phi(phi1, phi2))

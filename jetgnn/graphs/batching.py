@@ -1,7 +1,7 @@
 """Assemble, slice, join and serialise torch_geometric Batches of jet graphs without per-graph loops.
 
-A jet-graph Batch holds node tensors (``x``, ``pos``, ``part_index`` and optional node targets ``vtx_idx``,
-``origin``),
+A jet-graph Batch holds node tensors (``x``, ``pos``, ``pt``, ``part_index``, the optional ``impact`` and node
+targets ``vtx_idx``, ``origin``),
 edge tensors (``edge_index``, ``edge_attr``), per-jet tensors (``u``, ``y``), the usual ``batch``/``ptr``,
 and the name lists ``x_names``, ``edge_attr_names``, ``u_names`` plus ``graph_config``.
 PyG's own ``Batch.from_data_list`` / ``index_select`` go through one ``Data`` per jet; these functions work
@@ -16,7 +16,7 @@ from torch_geometric.data import Batch
 
 from jetgnn.utils.arrays import segment_ranges
 
-NODE_KEYS = ("x", "pos", "part_index", "vtx_idx", "origin")
+NODE_KEYS = ("x", "pos", "pt", "impact", "part_index", "vtx_idx", "origin")
 EDGE_KEYS = ("edge_attr",)
 GRAPH_KEYS = ("u", "y")
 META_KEYS = ("x_names", "edge_attr_names", "u_names", "graph_config")

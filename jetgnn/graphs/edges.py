@@ -13,8 +13,6 @@ import torch
 
 from jetgnn.graphs.kernels import kernel
 
-EDGE_METHODS = ("delta_r", "knn", "none")  # "none": nodes only (deep sets, transformer, MLP)
-
 
 def build_edges(deta: np.ndarray, dphi: np.ndarray, counts: np.ndarray, method: str = "delta_r",
                 radius: float = 0.8, k: int = 16, self_loops: bool = False) -> tuple[torch.Tensor, torch.Tensor]:

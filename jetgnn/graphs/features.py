@@ -30,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from jetgnn.kinematics import delta_r
+
 #: (center, factor): x' = (x - center) * factor
 NODE_SCALING: dict[str, tuple[float, float]] = {
     "log_pt": (1.7, 0.7),
@@ -42,9 +44,11 @@ NODE_SCALING: dict[str, tuple[float, float]] = {
 }
 
 EDGE_FEATURES = ("delta_r", "log_delta_r", "log_kt", "log_z", "log_m2")
+#: columns of the raw ``impact`` node tensor (mm, unscaled) and the particle fields they come from
+IMPACT_BRANCHES = {"d0": "part_d0val", "dz": "part_dzval", "d0_err": "part_d0err", "dz_err": "part_dzerr"}
+IMPACT_COLUMNS = tuple(IMPACT_BRANCHES)
 _FLAGS = (("part_isChargedHadron", "is_charged_hadron"), ("part_isNeutralHadron", "is_neutral_hadron"),
           ("part_isPhoton", "is_photon"), ("part_isElectron", "is_electron"), ("part_isMuon", "is_muon"))
-_IMPACT = ("part_d0val", "part_d0err", "part_dzval", "part_dzerr")
 _EPS = 1e-8
 
 
@@ -54,7 +58,7 @@ def node_feature_names(fields) -> list[str]:
     if "part_charge" in fields:
         names.append("charge")
     names += [name for branch, name in _FLAGS if branch in fields]
-    if all(b in fields for b in _IMPACT):
+    if all(b in fields for b in IMPACT_BRANCHES.values()):
         names += ["tanh_d0", "tanh_dz", "d0_err", "dz_err", "log_d0_sig", "log_dz_sig"]
     return names
 
@@ -84,7 +88,7 @@ def node_features(flat: dict[str, np.ndarray], jet_pt: np.ndarray, jet_energy: n
         elif name in ("deta", "dphi"):
             v = flat[name]
         elif name == "delta_r":
-            v = np.hypot(flat["deta"], flat["dphi"])
+            v = delta_r(flat["deta"], flat["dphi"])
         elif name == "charge":
             v = flat["part_charge"]
         elif name.startswith("is_"):

@@ -26,6 +26,8 @@ _LOG_EPS = math.log(_EPS)
 
 @numba.njit(inline="always")
 def _delta2(deta, dphi, a, b):
+    """ΔR² of nodes a and b: the compiled, branch-only form of ``jetgnn.kinematics.wrap_phi`` / ``delta_r`` for
+    differences within (-2π, 2π) (tests/test_conventions.py checks that they agree)."""
     de = deta[a] - deta[b]
     dp = dphi[a] - dphi[b]
     if dp > math.pi:

@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import yaml
+from pydantic import Field, create_model, model_validator
 
 from jetgnn.errors import InputError
 from jetgnn.io.schema import JET_BRANCHES, LABELS, PARTICLE_BRANCHES
+from jetgnn.utils.config import ConfigModel, ErrorStyle, PositiveInt, validate
 
-_TOP_KEYS = ("tree", "particles", "jets", "labels", "max_particles")
 _MOMENTUM_FORMS = (("px", "py", "pz", "energy"), ("pt", "eta", "phi", "energy"))
 #: optional particle keys -> jetclass field names
 OPTIONAL_PARTICLE_FIELDS = {
@@ -42,8 +44,67 @@ OPTIONAL_PARTICLE_FIELDS = {
     for name in PARTICLE_BRANCHES
     if name not in ("part_px", "part_py", "part_pz", "part_energy", "part_deta", "part_dphi")
 }
-_JET_KEYS = ("pt", "eta", "phi", "energy", "mass", "nparticles", "extra")
-_LABEL_KEYS = ("one_hot", "branch", "expression", "names")
+
+Branch = Annotated[str, Field(min_length=1)]
+
+#: ``particles:`` section: momentum keys, relative coordinates and every optional jetclass particle field
+_ParticlesSection = create_model(
+    "ParticlesSection", __base__=ConfigModel,
+    **{key: (Branch | None, None) for key in ("px", "py", "pz", "pt", "eta", "phi", "energy", "deta", "dphi",
+                                              *OPTIONAL_PARTICLE_FIELDS)})
+
+
+class _JetsSection(ConfigModel):
+    pt: Branch | None = None
+    eta: Branch | None = None
+    phi: Branch | None = None
+    energy: Branch | None = None
+    mass: Branch | None = None
+    nparticles: Branch | None = None
+    extra: dict[str, Branch] = {}
+
+
+class _LabelsSection(ConfigModel):
+    one_hot: Annotated[list[Branch], Field(min_length=2)] | None = None
+    branch: Branch | None = None
+    expression: Branch | None = None
+    names: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        given = [k for k in ("one_hot", "branch", "expression") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of one_hot, branch, expression (got {', '.join(given)})")
+        if self.names is not None and self.one_hot is not None and len(self.names) != len(self.one_hot):
+            raise ValueError(f"names has {len(self.names)} names for {len(self.one_hot)} one_hot branches")
+        return self
+
+
+class _MappingFile(ConfigModel):
+    """The YAML schema of a branch mapping (module docstring)."""
+
+    tree: Branch | None = None
+    particles: _ParticlesSection
+    jets: _JetsSection = _JetsSection()
+    labels: _LabelsSection = _LabelsSection()
+    max_particles: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _momenta(self):
+        given = {k for k, v in self.particles if v is not None}
+        for form in _MOMENTUM_FORMS:
+            if set(form) <= given:
+                mixed = sorted((set(_MOMENTUM_FORMS[0]) | set(_MOMENTUM_FORMS[1])) - set(form) & given)
+                if mixed:
+                    raise ValueError(f"particles: give either px/py/pz/energy or pt/eta/phi/energy, not also "
+                                     f"{', '.join(mixed)}")
+                break
+        else:
+            raise ValueError(f"particles: need px, py, pz, energy or pt, eta, phi, energy "
+                             f"(got {', '.join(sorted(given)) or 'nothing'})")
+        if any("{i}" in v for _, v in self.particles if v) and self.max_particles is None:
+            raise ValueError("particle branches with {i} need max_particles")
+        return self
 
 
 @dataclass
@@ -65,6 +126,20 @@ class BranchMapping:
     @property
     def flat_columns(self) -> bool:
         return any("{i}" in b for b in self.particles.values())
+
+    @classmethod
+    def from_file(cls, spec: _MappingFile, origin: str) -> BranchMapping:
+        """The resolved mapping of a validated mapping file."""
+        particles = {k: v for k, v in spec.particles if v is not None}
+        labels = spec.labels
+        names = labels.names
+        if names is None and labels.one_hot is not None:
+            names = [b[len("label_"):] if b.startswith("label_") else b for b in labels.one_hot]
+        return cls(tree=spec.tree, momentum="cartesian" if "px" in particles else "cylindrical",
+                   particles=particles, jets={k: v for k, v in spec.jets if v is not None and k != "extra"},
+                   jet_extra=dict(spec.jets.extra), label_one_hot=labels.one_hot, label_branch=labels.branch,
+                   label_expression=labels.expression, label_names=names, max_particles=spec.max_particles,
+                   origin=origin)
 
 
 def jetclass_mapping(available: set[str], origin: str = "<jetclass>") -> BranchMapping:
@@ -91,101 +166,26 @@ def jetclass_mapping(available: set[str], origin: str = "<jetclass>") -> BranchM
     return mapping
 
 
-def _require_mapping(value, where: str) -> dict:
-    if not isinstance(value, dict):
-        raise InputError(f"{where} must be a mapping (key: value), got {type(value).__name__}")
-    return value
-
-
-def _check_keys(section: dict, allowed, where: str) -> None:
-    for key in section:
-        if key not in allowed:
-            raise InputError(f"{where}: unknown key {key!r} (allowed: {', '.join(allowed)})")
-
-
-def _branch_name(value, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise InputError(f"{where} must be a branch name (string), got {value!r}")
-    return value
-
-
-def load_mapping(source) -> BranchMapping:
-    """A BranchMapping from a YAML file path, a YAML string or a dict; validates every key."""
-    origin = "<mapping>"
-    if isinstance(source, BranchMapping):
-        return source
+def _read_source(source) -> tuple[object, str]:
+    """(parsed YAML or dict, origin name) of a mapping given as a file path, a YAML string or a dict."""
     if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
         origin = os.fspath(source)
         try:
             with open(source) as f:
-                data = yaml.safe_load(f)
+                return yaml.safe_load(f), origin
         except yaml.YAMLError as err:
             raise InputError(f"{origin}: not valid YAML ({err.__class__.__name__})") from None
-    elif isinstance(source, str):
+    if isinstance(source, str):
         if source.endswith((".yaml", ".yml")):
             raise InputError(f"mapping file not found: {source}")
-        data = yaml.safe_load(source)
-    else:
-        data = source
-    data = _require_mapping(data, origin)
-    _check_keys(data, _TOP_KEYS, origin)
-    mapping = BranchMapping(origin=origin)
-    if "tree" in data:
-        mapping.tree = _branch_name(data["tree"], f"{origin}: tree")
+        return yaml.safe_load(source), "<mapping>"
+    return source, "<mapping>"
 
-    particles = _require_mapping(data.get("particles"), f"{origin}: particles")
-    allowed = ("px", "py", "pz", "pt", "eta", "phi", "energy", "deta", "dphi", *OPTIONAL_PARTICLE_FIELDS)
-    _check_keys(particles, allowed, f"{origin}: particles")
-    for form, name in zip(_MOMENTUM_FORMS, ("cartesian", "cylindrical"), strict=True):
-        if all(k in particles for k in form):
-            mapping.momentum = name
-            other = set(_MOMENTUM_FORMS[0] + _MOMENTUM_FORMS[1]) - set(form)
-            mixed = sorted(other & set(particles))
-            if mixed:
-                raise InputError(f"{origin}: particles: give either px/py/pz/energy or pt/eta/phi/energy, "
-                                 f"not also {', '.join(mixed)}")
-            break
-    else:
-        raise InputError(f"{origin}: particles: need px, py, pz, energy or pt, eta, phi, energy "
-                         f"(got {', '.join(particles) or 'nothing'})")
-    mapping.particles = {k: _branch_name(v, f"{origin}: particles.{k}") for k, v in particles.items()}
 
-    if "max_particles" in data:
-        value = data["max_particles"]
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise InputError(f"{origin}: max_particles must be a positive integer, got {value!r}")
-        mapping.max_particles = value
-    if mapping.flat_columns and mapping.max_particles is None:
-        raise InputError(f"{origin}: particle branches with {{i}} need max_particles")
-
-    jets = _require_mapping(data.get("jets", {}) or {}, f"{origin}: jets")
-    _check_keys(jets, _JET_KEYS, f"{origin}: jets")
-    extra = _require_mapping(jets.get("extra", {}) or {}, f"{origin}: jets.extra")
-    mapping.jets = {k: _branch_name(v, f"{origin}: jets.{k}") for k, v in jets.items() if k != "extra"}
-    mapping.jet_extra = {k: _branch_name(v, f"{origin}: jets.extra.{k}") for k, v in extra.items()}
-
-    labels = _require_mapping(data.get("labels", {}) or {}, f"{origin}: labels")
-    _check_keys(labels, _LABEL_KEYS, f"{origin}: labels")
-    given = [k for k in ("one_hot", "branch", "expression") if k in labels]
-    if len(given) > 1:
-        raise InputError(f"{origin}: labels: give one of one_hot, branch, expression (got {', '.join(given)})")
-    if "one_hot" in labels:
-        one_hot = labels["one_hot"]
-        if not isinstance(one_hot, list) or len(one_hot) < 2:
-            raise InputError(f"{origin}: labels.one_hot must be a list of at least two branch names")
-        mapping.label_one_hot = [_branch_name(b, f"{origin}: labels.one_hot") for b in one_hot]
-    if "branch" in labels:
-        mapping.label_branch = _branch_name(labels["branch"], f"{origin}: labels.branch")
-    if "expression" in labels:
-        mapping.label_expression = _branch_name(labels["expression"], f"{origin}: labels.expression")
-    if "names" in labels:
-        names = labels["names"]
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise InputError(f"{origin}: labels.names must be a list of strings")
-        if mapping.label_one_hot is not None and len(names) != len(mapping.label_one_hot):
-            raise InputError(f"{origin}: labels.names has {len(names)} names for {len(mapping.label_one_hot)} "
-                             f"one_hot branches")
-        mapping.label_names = names
-    elif mapping.label_one_hot is not None:
-        mapping.label_names = [b[len("label_"):] if b.startswith("label_") else b for b in mapping.label_one_hot]
-    return mapping
+def load_mapping(source) -> BranchMapping:
+    """A BranchMapping from a YAML file path, a YAML string or a dict; validates every key."""
+    if isinstance(source, BranchMapping):
+        return source
+    data, origin = _read_source(source)
+    spec = validate(_MappingFile, data, ErrorStyle(where=origin, quote=False, sections=True))
+    return BranchMapping.from_file(spec, origin)

@@ -9,6 +9,7 @@ relative coordinates, labels) run on the whole chunk.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import awkward as ak
 import numpy as np
@@ -129,8 +130,20 @@ def _labels(raw, mapping: BranchMapping, path: str, entry_offset: int) -> np.nda
     return None
 
 
-def _standardise(raw, mapping: BranchMapping, path: str, entry_offset: int, on_invalid: str) -> Jets:
-    """One chunk of raw branches -> Jets in jetclass field names."""
+@dataclass
+class _Chunk:
+    """The raw columns of one chunk after the non-finite check: particle columns (mapping keys), per-jet
+    kinematics (mapping keys), extra per-jet fields and labels."""
+
+    particles: dict[str, ak.Array]
+    jets: dict[str, np.ndarray]
+    extra: dict[str, ak.Array]
+    labels: np.ndarray | None
+    n_dropped: int
+
+
+def _read_chunk(raw, mapping: BranchMapping, path: str, entry_offset: int, on_invalid: str) -> _Chunk:
+    """Columns of one chunk; jets with a NaN/inf are an error (``raise``) or left out (``drop``)."""
     cols = _particle_columns(raw, mapping, path, entry_offset)
     jet_raw = {k: ak.to_numpy(raw[b]) for k, b in mapping.jets.items()}
     extra = {k: raw[b] for k, b in mapping.jet_extra.items()}
@@ -138,72 +151,81 @@ def _standardise(raw, mapping: BranchMapping, path: str, entry_offset: int, on_i
     float_jets = {mapping.jets[k]: v for k, v in jet_raw.items()}
     float_jets.update({mapping.jet_extra[k]: ak.to_numpy(v) for k, v in extra.items() if v.ndim == 1})
     bad, first = _non_finite_jets(float_particles, float_jets)
-    n_dropped = 0
     labels = _labels(raw, mapping, path, entry_offset)
-    if bad is not None:
-        if on_invalid == "raise":
-            entry = entry_offset + int(np.flatnonzero(bad)[0])
-            raise InputError(f"{path}: branch {first!r} has a NaN or inf value in entry {entry} "
-                             f"(read with on_invalid='drop' to skip such jets)")
-        keep = ~bad
-        n_dropped = int(bad.sum())
-        cols = {k: v[keep] for k, v in cols.items()}
-        jet_raw = {k: v[keep] for k, v in jet_raw.items()}
-        extra = {k: v[keep] for k, v in extra.items()}
-        labels = labels[keep] if labels is not None else None
+    if bad is None:
+        return _Chunk(cols, jet_raw, extra, labels, 0)
+    if on_invalid == "raise":
+        entry = entry_offset + int(np.flatnonzero(bad)[0])
+        raise InputError(f"{path}: branch {first!r} has a NaN or inf value in entry {entry} "
+                         f"(read with on_invalid='drop' to skip such jets)")
+    keep = ~bad
+    return _Chunk({k: v[keep] for k, v in cols.items()}, {k: v[keep] for k, v in jet_raw.items()},
+                  {k: v[keep] for k, v in extra.items()}, labels[keep] if labels is not None else None,
+                  int(bad.sum()))
 
-    if mapping.momentum == "cartesian":
-        px, py, pz = cols["px"], cols["py"], cols["pz"]
-        p4 = None
-    else:
-        p4 = ak.zip({"pt": cols["pt"], "eta": cols["eta"], "phi": cols["phi"], "E": cols["energy"]},
-                    with_name="Momentum4D")
-        px, py, pz = p4.px, p4.py, p4.pz
-    out: dict[str, ak.Array | np.ndarray] = {
-        "part_px": ak.values_astype(px, np.float32),
-        "part_py": ak.values_astype(py, np.float32),
-        "part_pz": ak.values_astype(pz, np.float32),
-        "part_energy": ak.values_astype(cols["energy"], np.float32),
-    }
-    counts = ak.to_numpy(ak.num(px, axis=1))
+
+def _four_momenta(chunk: _Chunk, momentum: str):
+    """Constituent four-momenta as a jagged ``vector`` Momentum4D array, whichever form the file stores."""
+    cols = chunk.particles
+    if momentum == "cartesian":
+        return ak.zip({"px": cols["px"], "py": cols["py"], "pz": cols["pz"], "E": cols["energy"]},
+                      with_name="Momentum4D")
+    return ak.zip({"pt": cols["pt"], "eta": cols["eta"], "phi": cols["phi"], "E": cols["energy"]},
+                  with_name="Momentum4D")
+
+
+def _jet_kinematics(chunk: _Chunk, p4, counts: np.ndarray) -> dict[str, np.ndarray]:
+    """jet_pt/eta/phi/energy/mass/nparticles: from the file where it has them, else from the constituents
+    (E-scheme sum with ``vector``, float64; empty jets get zeros)."""
+    jet_raw = dict(chunk.jets)
     missing = [key for key in ("pt", "eta", "phi", "energy", "mass") if key not in jet_raw]
-    if missing:  # recompute what the file lacks from the constituents (vector, float64)
-        jet = constituent_sum(px, py, pz, cols["energy"])
+    if missing:
+        jet = constituent_sum(p4.px, p4.py, p4.pz, chunk.particles["energy"])
         has = counts > 0
-        computed = {
-            "pt": jet.pt,
-            "eta": np.where(has, np.nan_to_num(np.asarray(jet.eta)), 0.0),
-            "phi": np.where(has, jet.phi, 0.0),
-            "energy": jet.E,
-            "mass": kinematics_mass(jet),
-        }
-        jet_raw = {**{key: computed[key] for key in missing}, **jet_raw}
-    for key in ("pt", "eta", "phi", "energy", "mass"):
-        out[f"jet_{key}"] = np.asarray(jet_raw[key]).astype(np.float32)
+        computed = {"pt": jet.pt, "eta": np.where(has, np.nan_to_num(np.asarray(jet.eta)), 0.0),
+                    "phi": np.where(has, jet.phi, 0.0), "energy": jet.E, "mass": kinematics_mass(jet)}
+        jet_raw.update({key: computed[key] for key in missing})
+    out = {f"jet_{key}": np.asarray(jet_raw[key]).astype(np.float32)
+           for key in ("pt", "eta", "phi", "energy", "mass")}
     out["jet_nparticles"] = np.asarray(jet_raw.get("nparticles", counts)).astype(np.int32)
+    return out
+
+
+def _relative_coordinates(chunk: _Chunk, p4, jets: dict[str, np.ndarray]) -> dict[str, ak.Array]:
+    """part_deta / part_dphi: from the file where it has them, else from the jet axis (``vector``; Δφ wrapped)."""
+    cols = chunk.particles
     if "deta" in cols and "dphi" in cols:
-        out["part_deta"], out["part_dphi"] = cols["deta"], cols["dphi"]
-    else:
-        if p4 is None:
-            p4 = ak.zip({"px": px, "py": py, "pz": pz, "E": cols["energy"]}, with_name="Momentum4D")
-        out["part_deta"] = ak.values_astype(p4.eta - out["jet_eta"], np.float32)
-        out["part_dphi"] = ak.values_astype((p4.phi - out["jet_phi"] + np.pi) % (2 * np.pi) - np.pi, np.float32)
-    for key, values in cols.items():
+        return {"part_deta": cols["deta"], "part_dphi": cols["dphi"]}
+    axis = ak.zip({"rho": jets["jet_pt"], "eta": jets["jet_eta"], "phi": jets["jet_phi"]}, with_name="Momentum3D")
+    return {"part_deta": ak.values_astype(p4.deltaeta(axis), np.float32),
+            "part_dphi": ak.values_astype(p4.deltaphi(axis), np.float32)}
+
+
+def _standardise(raw, mapping: BranchMapping, path: str, entry_offset: int, on_invalid: str) -> Jets:
+    """One chunk of raw branches -> Jets in jetclass field names."""
+    chunk = _read_chunk(raw, mapping, path, entry_offset, on_invalid)
+    p4 = _four_momenta(chunk, mapping.momentum)
+    counts = ak.to_numpy(ak.num(p4, axis=1))
+    out: dict[str, ak.Array | np.ndarray] = {
+        "part_px": ak.values_astype(p4.px, np.float32),
+        "part_py": ak.values_astype(p4.py, np.float32),
+        "part_pz": ak.values_astype(p4.pz, np.float32),
+        "part_energy": ak.values_astype(chunk.particles["energy"], np.float32),
+    }
+    out.update(_jet_kinematics(chunk, p4, counts))
+    out.update(_relative_coordinates(chunk, p4, out))
+    for key, values in chunk.particles.items():
         if key not in ("px", "py", "pz", "energy", "pt", "eta", "phi", "deta", "dphi"):
             out[f"part_{key}"] = values
-    for key, values in extra.items():
+    for key, values in chunk.extra.items():
         out[key if key.startswith(("jet_", "aux_")) else f"jet_{key}"] = values
     label_names = mapping.label_names
-    if labels is not None:
-        out["jet_label"] = labels
+    if chunk.labels is not None:
+        out["jet_label"] = chunk.labels
         if label_names is None:
-            label_names = [f"class_{k}" for k in range(int(labels.max(initial=0)) + 1)]
-    summary = {
-        "n_jets": len(counts),
-        "n_dropped_nonfinite": n_dropped,
-        "n_empty": int((counts == 0).sum()),
-        "n_single": int((counts == 1).sum()),
-    }
+            label_names = [f"class_{k}" for k in range(int(chunk.labels.max(initial=0)) + 1)]
+    summary = {"n_jets": len(counts), "n_dropped_nonfinite": chunk.n_dropped, "n_empty": int((counts == 0).sum()),
+               "n_single": int((counts == 1).sum())}
     return Jets(ak.zip(out, depth_limit=1), label_names, summary)
 
 

@@ -6,6 +6,8 @@ Particle branches are jagged (one value per constituent, constituents sorted by 
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 TREE_NAME = "tree"
 
 #: Jagged per-particle branches and their numpy dtypes.
@@ -57,14 +59,25 @@ LABELS: dict[str, tuple[str, ...]] = {
     "flavour": ("light", "c", "b"),
 }
 
-#: Truth track origin classes (``part_origin``); -1 marks neutral particles.
-ORIGIN_CLASSES: dict[int, str] = {
-    0: "primary",
-    1: "from_b",
-    2: "from_b_to_c",
-    3: "from_prompt_c",
-    4: "other_secondary",
-}
+class Origin(IntEnum):
+    """Truth track origin (``part_origin``): where a charged particle comes from; NEUTRAL (-1) for neutrals."""
+
+    NEUTRAL = -1
+    PRIMARY = 0  # primary vertex / fragmentation
+    FROM_B = 1
+    FROM_B_TO_C = 2  # from a c hadron of a b-hadron decay
+    FROM_PROMPT_C = 3
+    OTHER_SECONDARY = 4  # other displaced decays (strange hadrons, tau, ...)
+
+
+#: Truth track origin classes (``part_origin``) in class order, as used in metric and branch names.
+ORIGIN_CLASSES: dict[int, str] = {int(o): o.name.lower() for o in Origin if o >= 0}
+N_ORIGINS = len(ORIGIN_CLASSES)
+
+
+def origin_label(code: int) -> str:
+    """Plot label of an origin class, e.g. ``from b->c``."""
+    return ORIGIN_CLASSES[code].replace("_to_", "->").replace("_", " ")
 
 
 def label_branches(task: str) -> list[str]:

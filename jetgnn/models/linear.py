@@ -19,13 +19,18 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 import torch
+import vector
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from jetgnn.errors import InputError
 from jetgnn.io.jets import Jets
+from jetgnn.kinematics import delta_r
+from jetgnn.observables import TAU_RATIOS, tau_ratio
 from jetgnn.utils.arrays import safe_ratio
+
+vector.register_awkward()
 
 METHODS = ("logistic", "fisher")
 EFP_BETAS = (0.5, 1.0, 2.0)
@@ -37,20 +42,17 @@ def jet_features(jets: Jets, efps: bool = True, max_particles: int = 64) -> tupl
     if "jet_sdmass" in jets:
         columns["jet_sdmass"] = jets.jet_sdmass.to_numpy()
     if all(f"jet_tau{n}" in jets for n in (1, 2, 3)):
-        tau = {n: jets[f"jet_tau{n}"].to_numpy() for n in (1, 2, 3)}
-        columns["tau21"], columns["tau32"] = safe_ratio(tau[2], tau[1]), safe_ratio(tau[3], tau[2])
+        columns.update({name: tau_ratio(jets, name) for name in TAU_RATIOS})
     columns["multiplicity"] = jets.jet_nparticles.to_numpy().astype(np.float64)
     pt = np.hypot(jets.part_px, jets.part_py)
-    dr = np.hypot(jets.part_deta, jets.part_dphi)
+    dr = delta_r(jets.part_deta, jets.part_dphi)
     columns["width"] = safe_ratio(ak.to_numpy(ak.sum(pt * dr, axis=1)), ak.to_numpy(ak.sum(pt, axis=1)))
     if efps:  # the hardest max_particles constituents carry the energy flow; pairs via awkward combinations
-        z = (pt / jets.jet_pt)[:, :max_particles]
-        eta, phi = jets.part_deta[:, :max_particles], jets.part_dphi[:, :max_particles]
-        pairs_z = ak.combinations(z, 2)
-        pairs_eta, pairs_phi = ak.combinations(eta, 2), ak.combinations(phi, 2)
-        dphi = (pairs_phi["0"] - pairs_phi["1"] + np.pi) % (2 * np.pi) - np.pi
-        d = np.hypot(pairs_eta["0"] - pairs_eta["1"], dphi)
-        weight = pairs_z["0"] * pairs_z["1"]
+        particles = ak.zip({"rho": pt / jets.jet_pt, "eta": jets.part_deta, "phi": jets.part_dphi},
+                           with_name="Momentum3D")[:, :max_particles]
+        pairs = ak.combinations(particles, 2)
+        d = pairs["0"].deltaR(pairs["1"])
+        weight = pairs["0"].rho * pairs["1"].rho
         for beta in EFP_BETAS:
             name = f"ecf2_b{str(beta).replace('.', '').rstrip('0') or '0'}"
             columns[name] = 2 * ak.to_numpy(ak.sum(weight * d**beta, axis=1))
@@ -63,8 +65,11 @@ class LinearJetTagger:
 
     ``fit(jets)`` then ``predict(jets)`` (signal-class probability for two classes, class probabilities
     otherwise). ``state_dict()`` / ``from_state`` store it as plain tensors and lists, so checkpoints load with
-    ``torch.load(weights_only=True)``.
+    ``torch.load(weights_only=True)``. It scores Jets like a trained graph tagger (``predict_proba``,
+    ``n_params``: the :class:`~jetgnn.models.base.JetScorer` protocol); graph batches it cannot score.
     """
+
+    multitask = False
 
     def __init__(self, method: str = "logistic", efps: bool = True, C: float = 1.0, max_iter: int = 1000):
         if method not in METHODS:
@@ -110,6 +115,9 @@ class LinearJetTagger:
     def predict(self, jets: Jets) -> np.ndarray:
         probs = self.predict_proba(jets)
         return probs[:, 1] if probs.shape[1] == 2 else probs
+
+    def probabilities(self, batch) -> np.ndarray:
+        raise InputError("a linear tagger scores Jets (engineered features), not graph batches")
 
     def n_params(self) -> int:
         return int(self.coef.size + self.intercept.size)

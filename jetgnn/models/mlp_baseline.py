@@ -13,17 +13,25 @@ from jetgnn.models.layers.dense import to_dense
 
 class MLPTagger(JetTagger):
     """n_particles : constituents kept (hardest first, zero padded); use_particles / use_globals : inputs;
-    hidden : widths. Not permutation invariant by design: it relies on the pT ordering of the nodes."""
+    hidden : widths. Not permutation invariant by design: it relies on the pT ordering of the nodes.
+
+    :meth:`embed` is the last hidden layer; ``head`` is one linear layer whatever ``linear_head`` says.
+    """
+
+    legacy_keys = {r"^net\.0\.": "body.", r"^net\.1\.": "head."}
 
     def __init__(self, spec: InputSpec, n_classes: int, n_particles: int = 32, hidden: tuple = (256, 256, 256),
-                 use_particles: bool = True, use_globals: bool = True, dropout: float = 0.1):
+                 use_particles: bool = True, use_globals: bool = True, dropout: float = 0.1,
+                 linear_head: bool = False):
         super().__init__(spec, n_classes)
         if not (use_particles or use_globals):
             raise InputError("mlp needs use_particles or use_globals")
         self.n_particles, self.use_particles, self.use_globals = n_particles, use_particles, use_globals
+        self.reads = (("x",) if use_particles else ()) + (("u",) if use_globals else ())
         width = (n_particles * len(spec.x_names) if use_particles else 0) + (len(spec.u_names) if use_globals else 0)
         self.input_norm = nn.BatchNorm1d(width)
-        self.net = nn.Sequential(mlp([width, *hidden], dropout=dropout), nn.Linear(hidden[-1], n_classes))
+        self.body = mlp([width, *hidden], dropout=dropout)
+        self.head = nn.Linear(hidden[-1], n_classes)
 
     def embed(self, batch):
         parts = []
@@ -33,7 +41,4 @@ class MLPTagger(JetTagger):
             parts.append(dense[:, :self.n_particles].flatten(1))
         if self.use_globals:
             parts.append(batch.u)
-        return self.input_norm(torch.cat(parts, dim=1))
-
-    def forward(self, batch):
-        return self.net(self.embed(batch))
+        return self.body(self.input_norm(torch.cat(parts, dim=1)))

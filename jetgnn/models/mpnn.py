@@ -7,18 +7,19 @@ from torch import nn
 from torch_geometric.nn import global_mean_pool
 
 from jetgnn.errors import InputError
-from jetgnn.models.base import InputSpec, JetTagger
+from jetgnn.models.base import InputSpec, JetTagger, classifier
 from jetgnn.models.layers import GraphNetworkBlock, mlp
 
 
 class MPNN(JetTagger):
     """Encoders for nodes, edges and globals (jet mass etc., batch-normalised from GeV), ``n_blocks``
-    GraphNetworkBlocks with residual updates of nodes, edges and globals, then a classifier on
-    [u, mean of nodes]."""
+    GraphNetworkBlocks with residual updates of nodes, edges and globals; :meth:`embed` is [u, mean of nodes],
+    classified by ``head`` (hidden width ``hidden``; ``linear_head``: a single linear layer)."""
 
-    uses_graph_edges = True
+    reads = ("x", "u", "edge_index", "edge_attr")
 
-    def __init__(self, spec: InputSpec, n_classes: int, hidden: int = 64, n_blocks: int = 3, dropout: float = 0.1):
+    def __init__(self, spec: InputSpec, n_classes: int, hidden: int = 64, n_blocks: int = 3, dropout: float = 0.1,
+                 linear_head: bool = False):
         super().__init__(spec, n_classes)
         if not spec.edge_attr_names:
             raise InputError("mpnn needs edge features: build graphs with with_edge_features=True")
@@ -27,7 +28,7 @@ class MPNN(JetTagger):
                                           mlp([len(spec.edge_attr_names), hidden]))
         self.global_encoder = nn.Sequential(nn.BatchNorm1d(len(spec.u_names)), mlp([len(spec.u_names), hidden]))
         self.blocks = nn.ModuleList(GraphNetworkBlock(hidden, hidden, hidden, hidden) for _ in range(n_blocks))
-        self.head = nn.Sequential(mlp([2 * hidden, hidden], norm=False, dropout=dropout), nn.Linear(hidden, n_classes))
+        self.head = classifier(2 * hidden, n_classes, (hidden,), dropout, linear_head)
 
     def embed(self, batch):
         x = self.node_encoder(batch.x)
@@ -37,6 +38,3 @@ class MPNN(JetTagger):
             dx, de, du = block(x, batch.edge_index, e, u, batch.batch)
             x, e, u = x + dx, e + de, u + du
         return torch.cat([u, global_mean_pool(x, batch.batch, size=batch.num_graphs)], dim=-1)
-
-    def forward(self, batch):
-        return self.head(self.embed(batch))

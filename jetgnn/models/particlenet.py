@@ -5,19 +5,25 @@ from __future__ import annotations
 from torch import nn
 from torch_geometric.nn import global_mean_pool
 
-from jetgnn.models.base import InputSpec, JetTagger
-from jetgnn.models.layers import EdgeConvBlock, mlp
+from jetgnn.models.base import InputSpec, JetTagger, classifier
+from jetgnn.models.layers import EdgeConvBlock
 
 
 class ParticleNet(JetTagger):
-    """k : neighbours; conv : channels per EdgeConv block; fc : widths of the classifier; dropout.
+    """k : neighbours; conv : channels per EdgeConv block; fc : widths of the classifier; dropout;
+    linear_head : a single linear layer as classifier (the JetCLR linear test).
 
-    The first block finds neighbours in (deta, dphi) (``batch.pos``), later blocks in the learned features.
+    The first block finds neighbours in (deta, dphi) (``batch.pos``), later blocks in the learned features;
+    :meth:`embed` is the mean of the last block's features over each jet's particles.
     """
+
+    reads = ("x", "pos")
+    # checkpoints from before EdgeConv was PyG's (same weights, h was called nn there)
+    legacy_keys = {r"\.conv\.h\.": ".conv.nn."}
 
     def __init__(self, spec: InputSpec, n_classes: int, k: int = 16,
                  conv: tuple = ((64, 64, 64), (128, 128, 128), (256, 256, 256)), fc: tuple = (256,),
-                 dropout: float = 0.1):
+                 dropout: float = 0.1, linear_head: bool = False):
         super().__init__(spec, n_classes)
         self.input_norm = nn.BatchNorm1d(len(spec.x_names))
         blocks, width = [], len(spec.x_names)
@@ -25,7 +31,7 @@ class ParticleNet(JetTagger):
             blocks.append(EdgeConvBlock(width, list(channels), k))
             width = channels[-1]
         self.blocks = nn.ModuleList(blocks)
-        self.head = nn.Sequential(mlp([width, *fc], norm=False, dropout=dropout), nn.Linear(fc[-1], n_classes))
+        self.head = classifier(width, n_classes, tuple(fc), dropout, linear_head)
 
     def embed(self, batch):
         x = self.input_norm(batch.x)
@@ -34,6 +40,3 @@ class ParticleNet(JetTagger):
             x = block(points, x, batch)
             points = x
         return global_mean_pool(x, batch.batch, size=batch.num_graphs)
-
-    def forward(self, batch):
-        return self.head(self.embed(batch))

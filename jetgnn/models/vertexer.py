@@ -19,12 +19,12 @@ import torch
 from torch import nn
 
 from jetgnn.errors import InputError
-from jetgnn.models.base import InputSpec, JetTagger
+from jetgnn.io.schema import N_ORIGINS
+from jetgnn.models.base import InputSpec, JetTagger, classifier
 from jetgnn.models.layers import AttentionBlock, dense_pair_features, mask_attention_bias, mlp
 from jetgnn.models.layers.dense import to_dense
 from jetgnn.vertexing.geometry import pair_distance
 
-N_ORIGINS = 5
 TRACK_FEATURES = ("tanh_d0", "tanh_dz", "d0_err", "dz_err")
 N_PAIR_FEATURES = 6
 
@@ -34,14 +34,19 @@ class Vertexer(JetTagger):
     MLP giving one attention bias per head; edge_hidden : width of the vertexing head; vertex_threshold : edge
     probability above which two tracks are put in the same vertex.
 
-    ``forward(batch)`` gives jet logits (the tagger interface); ``forward_all(batch)`` gives all three heads.
-    Needs impact-parameter node features (flavour files) and ``jet_eta`` among the globals.
+    ``forward(batch)`` gives jet logits (the tagger interface, ``head`` being the jet-flavour head);
+    ``forward_all(batch)`` gives all three heads. Needs impact-parameter node features (flavour files) and
+    ``jet_eta`` among the globals; the track geometry reads the raw impact parameters ``batch.impact`` (mm), so
+    that no |d0| is capped by the tanh of the learned features.
     """
 
     multitask = True
+    reads = ("x", "pos", "pt", "impact", "u")
+    legacy_keys = {r"^jet_head\.": "head."}
 
     def __init__(self, spec: InputSpec, n_classes: int, embed: int = 64, heads: int = 4, layers: int = 3,
-                 pair_hidden: int = 32, edge_hidden: int = 64, dropout: float = 0.1, vertex_threshold: float = 0.5):
+                 pair_hidden: int = 32, edge_hidden: int = 64, dropout: float = 0.1, vertex_threshold: float = 0.5,
+                 linear_head: bool = False):
         super().__init__(spec, n_classes)
         missing = [name for name in TRACK_FEATURES if name not in spec.x_names]
         if missing or "jet_eta" not in spec.u_names:
@@ -58,7 +63,7 @@ class Vertexer(JetTagger):
                                         nn.Linear(pair_hidden, heads))
         self.blocks = nn.ModuleList(AttentionBlock(embed, heads, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(embed)
-        self.jet_head = nn.Sequential(mlp([embed, embed], norm=False, dropout=dropout), nn.Linear(embed, n_classes))
+        self.head = classifier(embed, n_classes, (embed,), dropout, linear_head)
         self.origin_head = nn.Sequential(mlp([embed, embed], norm=False), nn.Linear(embed, N_ORIGINS))
         self.edge_head = nn.Sequential(mlp([2 * embed + N_PAIR_FEATURES, edge_hidden], norm=False),
                                        nn.Linear(edge_hidden, 1))
@@ -68,15 +73,15 @@ class Vertexer(JetTagger):
 
     def pair_features(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         """([B, N, N, 6] pair features, [B, N] mask): ln ΔR, ln kT, ln z, ln m^2, ln(DCA / mm + 1e-3),
-        ln(1 + DCA significance)."""
-        raw = {name: self.raw_node_feature(batch, name) for name in ("log_pt", *TRACK_FEATURES)}
-        pt, mask = to_dense(torch.exp(raw["log_pt"]), batch)
+        ln(1 + DCA significance), from pT (GeV), (Δη, Δφ) and the impact parameters with their errors (mm)."""
+        if getattr(batch, "impact", None) is None:
+            raise InputError("the vertexer needs the tracks' impact parameters (part_d0val, part_d0err, part_dzval, "
+                             "part_dzerr): build graphs from flavour files")
+        pt, mask = to_dense(batch.pt, batch)
         pos = self._dense(batch, batch.pos)
-        d0 = self._dense(batch, torch.atanh(raw["tanh_d0"].clamp(-0.999999, 0.999999)))
-        dz = self._dense(batch, torch.atanh(raw["tanh_dz"].clamp(-0.999999, 0.999999)))
+        d0, dz, d0_err, dz_err = self._dense(batch, batch.impact).unbind(-1)
         eta = pos[..., 0] + batch.u[:, self.spec.u_names.index("jet_eta"), None]
-        dca, significance = pair_distance(d0, dz, pos[..., 1], eta, self._dense(batch, raw["d0_err"]),
-                                          self._dense(batch, raw["dz_err"]))
+        dca, significance = pair_distance(d0, dz, pos[..., 1], eta, d0_err, dz_err)
         geometry = torch.stack([torch.log(dca + 1e-3), torch.log1p(significance)], dim=-1)
         return torch.cat([dense_pair_features(pt, pos[..., 0], pos[..., 1]), geometry], dim=-1), mask
 
@@ -99,9 +104,6 @@ class Vertexer(JetTagger):
         h, _, mask = self.encode(batch)
         return self._pool(h, mask)
 
-    def forward(self, batch) -> torch.Tensor:
-        return self.jet_head(self.embed(batch))
-
     def forward_all(self, batch) -> dict[str, torch.Tensor]:
         """{"jet": [B, n_classes], "origin": [n_tracks, 5] (node order of the batch), "edge": [B, N, N]
         same-vertex logits (symmetric; the head runs on the real pairs i < j only, other entries are -30),
@@ -114,5 +116,5 @@ class Vertexer(JetTagger):
         logits = self.edge_head(torch.cat([h_a + h_b, h_a * h_b, pairs[jet, i, j]], dim=-1)).squeeze(-1)
         edge = torch.full(mask.shape + (n,), -30.0, dtype=logits.dtype, device=h.device)
         edge = edge.index_put((jet, i, j), logits).index_put((jet, j, i), logits)
-        return {"jet": self.jet_head(self._pool(h, mask)), "origin": self.origin_head(h[mask]), "edge": edge,
+        return {"jet": self.head(self._pool(h, mask)), "origin": self.origin_head(h[mask]), "edge": edge,
                 "mask": mask}

@@ -6,29 +6,41 @@ import lightning as L
 import torch
 from torch import nn
 
-from jetgnn.models import InputSpec, build_model
+from jetgnn.models import JetTagger, build_model
+from jetgnn.models.base import InputSpec
 from jetgnn.models.layers import mlp
+from jetgnn.pretraining.config import PretrainConfig
 from jetgnn.pretraining.losses import alignment, nt_xent, uniformity
 from jetgnn.training.module import configure_optimizer
 
 
+def build_encoder(config: PretrainConfig, spec: InputSpec) -> JetTagger:
+    """The encoder of a pre-training config: model ``model.name`` without its classifier head (only ``embed`` is
+    trained)."""
+    encoder = build_model(config.model, spec, 2)
+    encoder.head = nn.Identity()
+    return encoder
+
+
 class ContrastiveModule(L.LightningModule):
-    """The encoder (any model of the zoo; its ``embed`` gives the representation) and a projection MLP.
+    """The encoder (any model of the zoo, injected; its ``embed`` gives the representation) and a projection MLP.
 
     Batches are pairs of views; the loss is NT-Xent at ``pretraining.temperature``. Validation also logs the
     alignment and uniformity of the normalised representations (``val_alignment``, ``val_uniformity``).
     """
 
-    def __init__(self, config: dict, spec: dict, embed_dim: int, steps_per_epoch: int):
+    def __init__(self, encoder: JetTagger, config: PretrainConfig, spec: dict, embed_dim: int, steps_per_epoch: int):
         super().__init__()
-        self.save_hyperparameters()
-        self.encoder = build_encoder(config, spec)
-        self.projector = mlp([embed_dim, *config["pretraining"]["projection"]], norm=False, last_activation=False)
+        self.save_hyperparameters({"config": config.to_dict(), "spec": spec, "embed_dim": embed_dim,
+                                   "steps_per_epoch": steps_per_epoch})
+        self.cfg = config
+        self.encoder = encoder
+        self.projector = mlp([embed_dim, *config.pretraining.projection], norm=False, last_activation=False)
         self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def _loss(self, views):
         h1, h2 = self.encoder.embed(views[0]), self.encoder.embed(views[1])
-        loss = nt_xent(self.projector(h1), self.projector(h2), self.hparams.config["pretraining"]["temperature"])
+        loss = nt_xent(self.projector(h1), self.projector(h2), self.cfg.pretraining.temperature)
         return loss, h1, h2
 
     def training_step(self, views, batch_idx):
@@ -51,13 +63,4 @@ class ContrastiveModule(L.LightningModule):
         self.log("val_uniformity", uniformity(h1[:2048]), sync_dist=True)
 
     def configure_optimizers(self):
-        return configure_optimizer(self, self.hparams.config["training"], self.hparams.steps_per_epoch)
-
-
-def build_encoder(config: dict, spec: dict):
-    """The encoder of a pre-training config: model ``model.name`` without its classifier head."""
-    model = config["model"]
-    encoder = build_model(model["name"], InputSpec(**{k: tuple(v) if isinstance(v, list) else v
-                                                      for k, v in spec.items()}), 2, **(model["params"] or {}))
-    encoder.head = nn.Identity()  # only the representation (embed) is trained
-    return encoder
+        return configure_optimizer(self, self.cfg.training, self.hparams.steps_per_epoch)

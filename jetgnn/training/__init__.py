@@ -1,6 +1,7 @@
-"""Training: validated configs, the Lightning module, and the ``train`` entry point (SPEC §4, §5)."""
+"""Training: typed configs, the Lightning module and callbacks, warm-starting from an encoder, and fitting a
+tagger into a run directory (SPEC §5). ``jetgnn.train`` (``jetgnn.workflows.training``) adds the evaluation."""
 
-from jetgnn.training.config import DEFAULTS, validate
-from jetgnn.training.runner import train
+from jetgnn.training.config import TrainConfig, validate
+from jetgnn.training.runner import FitResult, fit_tagger
 
-__all__ = ["DEFAULTS", "validate", "train"]
+__all__ = ["FitResult", "TrainConfig", "fit_tagger", "validate"]

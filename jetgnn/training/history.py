@@ -1,20 +1,18 @@
-"""Per-epoch history (history.csv) written atomically after every validation epoch."""
+"""Per-epoch history (history.csv) of a run, and its loss plot."""
 
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
 
-import lightning as L
-
 from jetgnn.utils.files import atomic_path
+from jetgnn.utils.plotting import figure
 
 COLUMNS = ("epoch", "train_loss", "val_loss", "val_auc", "train_jets_per_s", "lr")
 
 
 def read_history(path: Path) -> list[dict]:
-    if not path.exists():
+    if not Path(path).exists():
         return []
     with open(path, newline="") as f:
         return [{k: (float(v) if v not in ("", None) and k != "epoch" else (int(v) if k == "epoch" else None))
@@ -29,38 +27,13 @@ def write_history(path: Path, rows: list[dict]) -> None:
             writer.writerow({k: row.get(k) for k in COLUMNS})
 
 
-class HistoryCallback(L.Callback):
-    """One row per epoch: mean training loss and training jets/s (measured here), validation loss and AUC
-    (from the module's logs). On resume the rows of finished epochs are kept."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._loss_sum = 0.0
-        self._jets = 0
-        self._start = 0.0
-
-    def on_train_epoch_start(self, trainer, module):
-        self._loss_sum, self._jets, self._start = 0.0, 0, time.perf_counter()
-
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
-        n_jets = batch[0].num_graphs if isinstance(batch, (list, tuple)) else batch.num_graphs  # view pairs
-        self._loss_sum += float(loss) * n_jets
-        self._jets += n_jets
-
-    def on_train_epoch_end(self, trainer, module):
-        if not trainer.is_global_zero:
-            return
-        elapsed = max(time.perf_counter() - self._start, 1e-9)
-        metrics = trainer.callback_metrics
-        epoch = trainer.current_epoch
-        rows = [row for row in read_history(self.path) if row["epoch"] < epoch]
-        rows.append({
-            "epoch": epoch,
-            "train_loss": self._loss_sum / max(self._jets, 1),
-            "val_loss": float(metrics["val_loss"]) if "val_loss" in metrics else None,
-            "val_auc": float(metrics["val_auc"]) if "val_auc" in metrics else None,
-            "train_jets_per_s": self._jets / elapsed,
-            "lr": trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else None,
-        })
-        write_history(self.path, rows)
+def loss_plot(history: list[dict], path: Path, ylabel: str = "loss") -> None:
+    """Training and validation loss per epoch."""
+    with figure(path) as (_, ax):
+        epochs = [row["epoch"] for row in history]
+        for key in ("train_loss", "val_loss"):
+            values = [row.get(key) for row in history]
+            if any(v is not None for v in values):
+                ax.plot(epochs, values, marker="o", label=key.replace("_", " "))
+        ax.set(xlabel="epoch", ylabel=ylabel)
+        ax.legend()

@@ -1,79 +1,95 @@
-"""The Lightning module: a model of the zoo, cross-entropy, AdamW with warm-up + cosine or one-cycle."""
+"""The Lightning module: a thin wrapper around a built tagger (as salt's model wrapper), its loss, the validation
+AUC over all DDP ranks, and AdamW with warm-up + cosine, one-cycle or constant learning rate."""
 
 from __future__ import annotations
 
-import math
-
 import lightning as L
-import numpy as np
 import torch
 import torch.nn.functional as F
+from torchmetrics.classification import BinaryAUROC
 
-from jetgnn.models import InputSpec, build_model
+from jetgnn.models import JetTagger
+from jetgnn.training.config import TrainConfig, TrainingSection
 from jetgnn.training.losses import multitask_loss
 
 
-class WarmupCosine:
-    """LR factor: linear warm-up over ``warmup`` steps, then cosine decay to 0 at ``total`` steps.
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainingSection, steps: int):
+    """The per-step learning-rate schedule of ``training.schedule`` over ``steps`` optimizer steps, or None.
 
-    A plain object (not a lambda) so the scheduler state stays in checkpoints loadable with weights_only=True.
+    cosine: linear warm-up from lr / w to lr over the first w = steps * warmup_epochs / epochs steps
+    (``LinearLR``), then cosine decay to 0 over the rest (``CosineAnnealingLR``), chained by ``SequentialLR``;
+    one_cycle: ``OneCycleLR`` with peak ``lr``; constant: None.
     """
+    steps = max(int(steps), 1)
+    if cfg.schedule == "constant":
+        return None
+    if cfg.schedule == "one_cycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=steps)
+    warmup = min(steps * cfg.warmup_epochs // cfg.epochs, steps - 1)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps - warmup, 1), eta_min=0.0)
+    if warmup <= 0:
+        return cosine
+    linear = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1.0 / warmup, end_factor=1.0,
+                                               total_iters=warmup - 1)
+    return torch.optim.lr_scheduler.SequentialLR(optimizer, [linear, cosine], milestones=[warmup])
 
-    def __init__(self, warmup: int, total: int):
-        self.warmup, self.total = warmup, max(total, 1)
 
-    def __call__(self, step: int) -> float:
-        if step < self.warmup:
-            return (step + 1) / self.warmup
-        progress = min(1.0, (step - self.warmup) / max(1, self.total - self.warmup))
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
+def _steps_per_epoch(module: L.LightningModule, fallback: int) -> int:
+    """Optimizer steps per epoch of this DDP rank: the length of the datamodule's training loader.
+
+    (Not ``trainer.estimated_stepping_batches``: it starts the loader's iterator before a resumed run restores
+    its epoch, so DataLoader workers would serve the first epoch's order again.)
+    """
+    try:
+        datamodule = module.trainer.datamodule
+    except RuntimeError:  # not attached to a trainer
+        return fallback
+    return len(datamodule.train_dataloader()) if datamodule is not None else fallback
 
 
-def orthogonal_init(model: torch.nn.Module) -> None:
-    """Orthogonal weights and zero biases for every linear layer (``model.init: orthogonal``)."""
-    for module in model.modules():
-        if isinstance(module, torch.nn.Linear):
-            torch.nn.init.orthogonal_(module.weight)
-            if module.bias is not None:
-                torch.nn.init.zeros_(module.bias)
+def configure_optimizer(module: L.LightningModule, cfg: TrainingSection, steps_per_epoch: int):
+    """AdamW over the trainable parameters with the ``training.schedule`` learning-rate schedule (per step)."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = _steps_per_epoch(module, steps_per_epoch) * cfg.epochs  # of the whole run, as this rank sees them
+    scheduler = make_scheduler(optimizer, cfg, steps)
+    if scheduler is None:
+        return optimizer
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
 class TaggerModule(L.LightningModule):
-    """Training of one tagger. Hyper-parameters (config, input spec, classes) are saved in every checkpoint."""
+    """Training of one tagger: ``model`` (a built :class:`~jetgnn.models.JetTagger`) is injected; the module
+    adds cross-entropy (or the vertexer's multitask loss), the validation AUC of the last class against the others
+    (torchmetrics, computed over the jets of all DDP ranks) and the optimiser. The resolved config, the input
+    spec and the class names are saved in every checkpoint, so that the model can be rebuilt from it."""
 
-    def __init__(self, config: dict, spec: dict, label_names: list[str], steps_per_epoch: int):
+    def __init__(self, model: JetTagger, config: TrainConfig, spec: dict, label_names: list[str],
+                 steps_per_epoch: int):
         super().__init__()
-        self.save_hyperparameters()
-        model = config["model"]
-        self.model = build_model(model["name"], InputSpec(**{k: tuple(v) if isinstance(v, list) else v
-                                                              for k, v in spec.items()}),
-                                 len(label_names), **(model["params"] or {}))
-        if model.get("init") == "orthogonal":
-            orthogonal_init(self.model)
-        if model.get("encoder") is not None:
-            from jetgnn.pretraining.encoder import init_from_encoder
-
-            init_from_encoder(self.model, config, spec)
-        self._val_probs: list[torch.Tensor] = []
-        self._val_labels: list[torch.Tensor] = []
+        self.save_hyperparameters({"config": config.to_dict(), "spec": spec, "label_names": list(label_names),
+                                   "steps_per_epoch": steps_per_epoch})
+        self.model = model
+        self.cfg = config
+        self.val_auc = BinaryAUROC()
 
     def forward(self, batch):
         return self.model(batch)
 
     def on_train_batch_start(self, batch, batch_idx):
         """A frozen encoder (``model.freeze_encoder``) stays in eval mode (BatchNorm statistics, dropout), whatever
-        mode Lightning restores after validation."""
-        if self.hparams.config["model"].get("freeze_encoder"):
+        mode Lightning restores after validation; only the classifier head trains."""
+        if self.cfg.model.freeze_encoder:
             self.model.eval()
             self.model.head.train()
 
     def _loss(self, batch, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         """(loss, jet logits); multitask models also log their loss parts as ``<stage>_loss_<part>``."""
-        if not getattr(self.model, "multitask", False):
+        if not self.model.multitask:
             logits = self(batch)
             return F.cross_entropy(logits, batch.y), logits
         outputs = self.model.forward_all(batch)
-        loss, parts = multitask_loss(outputs, batch, self.hparams.config["training"]["loss_weights"])
+        loss, parts = multitask_loss(outputs, batch, self.cfg.training.loss_weights.model_dump())
         for name, value in parts.items():
             self.log(f"{stage}_loss_{name}", value, on_step=False, on_epoch=True, batch_size=batch.num_graphs,
                      sync_dist=True)
@@ -87,40 +103,15 @@ class TaggerModule(L.LightningModule):
     def validation_step(self, batch, batch_idx):
         loss, logits = self._loss(batch, "val")
         self.log("val_loss", loss, on_step=False, on_epoch=True, batch_size=batch.num_graphs, sync_dist=True)
-        self._val_probs.append(torch.softmax(logits.float(), dim=1).detach().cpu())
-        self._val_labels.append(batch.y.detach().cpu())
+        signal = logits.shape[1] - 1
+        self.val_auc.update(torch.softmax(logits.float(), dim=1)[:, signal].detach(), (batch.y == signal).long())
 
     def on_validation_epoch_end(self):
-        if not self._val_probs:
+        if self.val_auc.update_count == 0:
             return
-        from sklearn.metrics import roc_auc_score
-
-        probs = torch.cat(self._val_probs).numpy()
-        labels = torch.cat(self._val_labels).numpy()
-        self._val_probs, self._val_labels = [], []
-        signal = probs.shape[1] - 1
-        positive = labels == signal
-        auc = float(roc_auc_score(positive, probs[:, signal])) if 0 < positive.sum() < len(labels) else float("nan")
-        self.log("val_auc", torch.tensor(auc if np.isfinite(auc) else 0.0), sync_dist=True)
+        auc = self.val_auc.compute()  # gathers the scores of every rank: the AUC of all validation jets
+        self.val_auc.reset()
+        self.log("val_auc", auc if torch.isfinite(auc) else torch.zeros(()))
 
     def configure_optimizers(self):
-        return configure_optimizer(self, self.hparams.config["training"], self.hparams.steps_per_epoch)
-
-
-def configure_optimizer(module: L.LightningModule, cfg: dict, steps_per_epoch: int):
-    """AdamW over the trainable parameters with the ``training.schedule`` learning-rate schedule (per step)."""
-    params = [p for p in module.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-    # optimizer steps of the whole run as this process sees them (per DDP rank)
-    try:
-        steps = int(module.trainer.estimated_stepping_batches)
-    except (RuntimeError, ValueError, TypeError):
-        steps = steps_per_epoch * cfg["epochs"]
-    if cfg["schedule"] == "constant":
-        return optimizer
-    if cfg["schedule"] == "one_cycle":
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg["lr"], total_steps=max(steps, 1))
-    else:
-        warmup = steps * cfg["warmup_epochs"] // cfg["epochs"]
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, WarmupCosine(warmup, steps))
-    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return configure_optimizer(self, self.cfg.training, self.hparams.steps_per_epoch)

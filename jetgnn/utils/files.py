@@ -31,3 +31,26 @@ def atomic_path(path, suffix: str = ".tmp"):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_json(path, payload: dict) -> None:
+    """``payload`` as indented JSON, written atomically (numpy scalars and other numbers as floats)."""
+    import json
+
+    with atomic_path(path, suffix=".json") as tmp, open(tmp, "w") as f:
+        json.dump(payload, f, indent=2, default=float)
+        f.write("\n")
+
+
+def write_yaml(path, payload: dict) -> None:
+    """``payload`` as YAML (keys in their order), written atomically."""
+    import yaml
+
+    with atomic_path(path, suffix=".yaml") as tmp, open(tmp, "w") as f:
+        yaml.safe_dump(payload, f, sort_keys=False)
+
+
+def write_text(path, text: str, suffix: str = ".txt") -> None:
+    """``text`` written atomically."""
+    with atomic_path(path, suffix=suffix) as tmp:
+        Path(tmp).write_text(text)

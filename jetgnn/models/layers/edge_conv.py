@@ -1,41 +1,42 @@
-"""EdgeConv (DGCNN / ParticleNet) as a torch_geometric MessagePassing layer."""
+"""The ParticleNet block: PyG's EdgeConv on a dynamic kNN graph, with a linear shortcut."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.nn import MessagePassing
+from torch_geometric.nn import EdgeConv
 
 from jetgnn.models.layers.knn import knn_edges
 
 
-class EdgeConv(MessagePassing):
-    """x'_i = mean_j h([x_i, x_j - x_i]) over the edges j -> i."""
-
-    def __init__(self, channels: list[int]):
-        super().__init__(aggr="mean")
-        layers: list[nn.Module] = []
-        for n_in, n_out in zip([2 * channels[0], *channels[1:-1]], channels[1:], strict=True):
-            layers += [nn.Linear(n_in, n_out, bias=False), nn.BatchNorm1d(n_out), nn.ReLU()]
-        self.h = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        return self.propagate(edge_index, x=x)
-
-    def message(self, x_i: torch.Tensor, x_j: torch.Tensor) -> torch.Tensor:
-        return self.h(torch.cat([x_i, x_j - x_i], dim=-1))
+def edge_mlp(channels: list[int]) -> nn.Sequential:
+    """h of EdgeConv: Linear (no bias) -> BatchNorm -> ReLU layers, ``2 * channels[0] -> channels[1] -> ...``."""
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip([2 * channels[0], *channels[1:-1]], channels[1:], strict=True):
+        layers += [nn.Linear(n_in, n_out, bias=False), nn.BatchNorm1d(n_out), nn.ReLU()]
+    return nn.Sequential(*layers)
 
 
 class EdgeConvBlock(nn.Module):
-    """ParticleNet block: kNN graph on ``points``, EdgeConv on ``x`` with a linear shortcut, ReLU.
+    r"""ParticleNet block (Qu & Gouskos 2020): a kNN graph on ``points``, then
 
-    in_channels -> channels[-1]; the kNN is rebuilt from the points passed in (dynamic graph).
+    .. math::
+        x'_i = \mathrm{ReLU}\Big(\frac{1}{k} \sum_{j \in \mathcal{N}_k(i)} h_\Theta(x_i \,\|\, x_j - x_i)
+               + \mathrm{BN}(W x_i)\Big)
+
+    with PyG's :class:`~torch_geometric.nn.conv.EdgeConv` (mean aggregation) for the sum. The kNN graph is rebuilt
+    from the points passed in (dynamic graph: (Δη, Δφ) in the first block, learned features later).
+
+    Args:
+        in_channels: width of x.  channels: widths of the layers of h.  k: neighbours.
+    Shapes:
+        points [n_nodes, D], x [n_nodes, in_channels] -> [n_nodes, channels[-1]].
     """
 
     def __init__(self, in_channels: int, channels: list[int], k: int):
         super().__init__()
         self.k = k
-        self.conv = EdgeConv([in_channels, *channels])
+        self.conv = EdgeConv(edge_mlp([in_channels, *channels]), aggr="mean")
         self.shortcut = nn.Sequential(nn.Linear(in_channels, channels[-1], bias=False), nn.BatchNorm1d(channels[-1]))
         self.activation = nn.ReLU()
 

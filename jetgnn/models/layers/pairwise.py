@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from jetgnn.kinematics import delta_r, wrap_phi
+
 _EPS = 1e-8
 
 
@@ -14,8 +16,8 @@ def dense_pair_features(pt: torch.Tensor, deta: torch.Tensor, dphi: torch.Tensor
     treated as massless, so m^2 = 2 pT_a pT_b (cosh Δη - cos Δφ), which is boost invariant along the beam.
     """
     d_eta = deta[:, :, None] - deta[:, None, :]
-    d_phi = torch.remainder(dphi[:, :, None] - dphi[:, None, :] + torch.pi, 2 * torch.pi) - torch.pi
-    delta = torch.sqrt((d_eta.square() + d_phi.square()).clamp_min(_EPS))
+    d_phi = wrap_phi(dphi[:, :, None] - dphi[:, None, :])
+    delta = delta_r(d_eta, d_phi).clamp_min(_EPS ** 0.5)  # no log(0) on the diagonal
     pt_a, pt_b = pt[:, :, None], pt[:, None, :]
     pt_min = torch.minimum(pt_a, pt_b)
     # cosh Δη - cos Δφ = 2 sinh^2(Δη/2) + 2 sin^2(Δφ/2): no cancellation for the small angles inside a jet

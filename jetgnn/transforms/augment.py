@@ -19,14 +19,17 @@ drop                each particle but the hardest dropped with probability ``p``
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Annotated
 
 import awkward as ak
 import numpy as np
+from pydantic import AfterValidator
 
 from jetgnn.errors import InputError
 from jetgnn.io.jets import Jets
-from jetgnn.kinematics import constituent_sum
+from jetgnn.kinematics import constituent_sum, wrap_phi
 from jetgnn.kinematics import mass as four_vector_mass
+from jetgnn.utils.config import ConfigModel, ErrorStyle, Float, NonNegativeInt, did_you_mean, validate
 
 _KINEMATIC = ("part_px", "part_py", "part_pz", "part_energy", "part_deta", "part_dphi")
 
@@ -77,7 +80,7 @@ class Constituents:
         px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
         energy = np.sqrt(px**2 + py**2 + pz**2 + m**2)
         fields = {"part_px": px, "part_py": py, "part_pz": pz, "part_energy": energy, "part_deta": deta,
-                  "part_dphi": np.remainder(dphi + np.pi, 2 * np.pi) - np.pi}
+                  "part_dphi": wrap_phi(dphi)}
         fields.update({k: v[order] for k, v in self.other.items()})
         jagged = {k: ak.unflatten(v.astype(np.float32) if v.dtype == np.float64 else v, self.counts)
                   for k, v in fields.items()}
@@ -149,6 +152,53 @@ def drop(c: Constituents, rng: np.random.Generator, p: float = 0.1) -> Constitue
     return c.select(hardest | (rng.uniform(0, 1, len(c.pt)) >= p))
 
 
+def _non_negative(value: float) -> float:
+    if value < 0:
+        raise ValueError(f"must be a non-negative number, got {value!r}")
+    return value
+
+
+def _probability(value: float) -> float:
+    if not 0 <= value <= 1:
+        raise ValueError(f"must be a probability in [0, 1], got {value!r}")
+    return value
+
+
+_NonNegative = Annotated[Float, AfterValidator(_non_negative)]
+_Probability = Annotated[Float, AfterValidator(_probability)]
+
+
+class _NoParameters(ConfigModel):
+    pass
+
+
+class _TranslateParameters(ConfigModel):
+    width: _NonNegative = 0.05
+
+
+class _SoftParameters(ConfigModel):
+    n_max: NonNegativeInt = 5
+    pt_max: _NonNegative = 0.5
+    radius: _NonNegative | None = None  # None: the jet radius
+
+
+class _ProbabilityParameters(ConfigModel):
+    p: _Probability = 0.1
+
+
+class _SmearParameters(ConfigModel):
+    sigma: _NonNegative = 0.1
+
+
+#: name -> (augmentation, its parameters); the order of a pipeline is the order of its keys
+AUGMENTATIONS: dict[str, tuple] = {
+    "rotate": (rotate, _NoParameters),
+    "translate": (translate, _TranslateParameters),
+    "soft": (soft, _SoftParameters),
+    "collinear_split": (collinear_split, _ProbabilityParameters),
+    "smear_pt": (smear_pt, _SmearParameters),
+    "drop": (drop, _ProbabilityParameters),
+}
 #: default JetCLR pipeline (each entry: augmentation name -> its parameters; applied in this order)
 DEFAULT_AUGMENTATIONS: dict[str, dict] = {
     "rotate": {},
@@ -158,27 +208,28 @@ DEFAULT_AUGMENTATIONS: dict[str, dict] = {
     "smear_pt": {"sigma": 0.1},
     "drop": {"p": 0.1},
 }
-AUGMENTATIONS = {"rotate": rotate, "translate": translate, "soft": soft, "collinear_split": collinear_split,
-                 "smear_pt": smear_pt, "drop": drop}
 
 
-def check_augmentations(pipeline: dict[str, dict]) -> None:
-    """Raise InputError naming the augmentation or parameter at fault (unknown, not a number, negative)."""
-    import inspect
-
+def parse_pipeline(pipeline: dict[str, dict | None]) -> list[tuple]:
+    """[(augmentation, validated parameters), ...] of a pipeline; InputError naming the augmentation or
+    parameter at fault (unknown, not a number, negative, a probability outside [0, 1])."""
+    if not isinstance(pipeline, dict):
+        raise InputError(f"augmentations must map names ({', '.join(AUGMENTATIONS)}) to parameters, got "
+                         f"{type(pipeline).__name__}")
+    steps = []
     for name, params in pipeline.items():
         if name not in AUGMENTATIONS:
-            raise InputError(f"unknown augmentation {name!r} (choose from {', '.join(AUGMENTATIONS)})")
-        if params is not None and not isinstance(params, dict):
-            raise InputError(f"augmentation {name}: parameters must be a mapping, got {params!r}")
-        allowed = list(inspect.signature(AUGMENTATIONS[name]).parameters)[2:]
-        for key, value in (params or {}).items():
-            if key not in allowed:
-                raise InputError(f"augmentation {name}: unknown parameter {key!r} (allowed: {', '.join(allowed)})")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise InputError(f"augmentation {name}: {key} must be a non-negative number, got {value!r}")
-        if name in ("collinear_split", "drop") and (params or {}).get("p", 0) > 1:
-            raise InputError(f"augmentation {name}: p must be a probability in [0, 1], got {params['p']!r}")
+            raise InputError(f"unknown augmentation {name!r} (choose from {', '.join(AUGMENTATIONS)})"
+                             f"{did_you_mean(name, AUGMENTATIONS)}")
+        function, schema = AUGMENTATIONS[name]
+        style = ErrorStyle(where=f"augmentation {name}", quote=False, unknown="unknown parameter")
+        steps.append((function, validate(schema, {} if params is None else params, style)))
+    return steps
+
+
+def check_augmentations(pipeline: dict[str, dict | None]) -> None:
+    """Raise InputError naming the augmentation or parameter at fault (see :func:`parse_pipeline`)."""
+    parse_pipeline(pipeline)
 
 
 def augment(jets, rng: np.random.Generator, pipeline: dict[str, dict] | None = None, radius: float | None = None
@@ -187,12 +238,13 @@ def augment(jets, rng: np.random.Generator, pipeline: dict[str, dict] | None = N
 
     ``radius`` (the jet radius) bounds where soft particles go unless the pipeline sets it.
     """
-    pipeline = DEFAULT_AUGMENTATIONS if pipeline is None else pipeline
-    check_augmentations(pipeline)
     view = Constituents.from_jets(jets)
-    for name, params in pipeline.items():
-        params = dict(params or {})
-        if name == "soft" and radius is not None:
-            params.setdefault("radius", radius)
-        view = AUGMENTATIONS[name](view, rng, **params)
+    for function, params in parse_pipeline(DEFAULT_AUGMENTATIONS if pipeline is None else pipeline):
+        kwargs = params.model_dump()
+        if "radius" in kwargs and kwargs["radius"] is None:
+            if radius is None:
+                kwargs.pop("radius")
+            else:
+                kwargs["radius"] = radius
+        view = function(view, rng, **kwargs)
     return view.to_jets()

@@ -1,0 +1,64 @@
+"""The ``data`` section of training and pre-training configs: files, split, batches and graph options."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator
+
+from jetgnn.graphs.options import EDGE_METHODS, GraphOptions
+from jetgnn.utils.config import ConfigModel, Float, NonNegativeInt, PositiveInt
+
+
+def _file_list(value):
+    """A file list from a single path or a list of paths (``pathlib.Path`` as strings)."""
+    if isinstance(value, (str, os.PathLike)):
+        value = [value]
+    if isinstance(value, (list, tuple)):
+        return [os.fspath(v) if isinstance(v, os.PathLike) else v for v in value]
+    return value
+
+
+def _open_unit(value: float) -> float:
+    if not 0 < value < 1:
+        raise ValueError(f"must be in (0, 1), got {value!r}")
+    return value
+
+
+def _half_open_unit(value: float) -> float:
+    if not 0 < value <= 1:
+        raise ValueError(f"must be in (0, 1], got {value!r}")
+    return value
+
+
+Files = Annotated[list[str], BeforeValidator(_file_list)]
+
+
+class TrainingGraphOptions(GraphOptions):
+    """build_graphs options of a config's ``data.graph``: kNN graphs unless a config says otherwise."""
+
+    edges: Literal[EDGE_METHODS] = "knn"
+
+
+class DataConfig(ConfigModel):
+    """Where the jets come from and how they are split and batched.
+
+    train / val / test : ROOT files or globs (no ``val``: a seeded ``val_fraction`` of the training jets; no
+    ``test``: final metrics on the validation jets); mapping : branch-mapping YAML (path, string or dict) for
+    non-jetclass files; split_seed : seed of the train/validation split (None: ``training.seed``);
+    max_jets : read at most this many jets per file set; train_fraction : train on a seeded fraction of the
+    training jets (label-efficiency scans); balance : downsample to equal class counts.
+    """
+
+    train: Files = []
+    val: Files = []
+    test: Files = []
+    mapping: str | dict | None = None
+    val_fraction: Annotated[Float, AfterValidator(_open_unit)] = 0.2
+    split_seed: NonNegativeInt | None = None
+    max_jets: PositiveInt | None = None
+    train_fraction: Annotated[Float, AfterValidator(_half_open_unit)] = 1.0
+    batch_size: PositiveInt = 256
+    balance: bool = False
+    graph: TrainingGraphOptions = TrainingGraphOptions()

@@ -1,0 +1,162 @@
+"""``JetDataModule``: the one answer to "which jets are training, validation and test jets?".
+
+Training, pre-training and the benchmark all take their split from here: the files of a :class:`DataConfig`
+are read once (and kept for the next run of the same process on the same files, e.g. the seeds of a
+benchmark), split with the seeds of the config, and served to Lightning as graph datasets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+import lightning as L
+import numpy as np
+from torch.utils.data import DataLoader
+
+from jetgnn.datasets.config import DataConfig
+from jetgnn.datasets.contrastive import ContrastivePairs
+from jetgnn.datasets.in_memory import InMemoryGraphDataset
+from jetgnn.errors import InputError
+from jetgnn.graphs.builder import build_graphs, infer_jet_radius
+from jetgnn.io.files import expand_paths
+from jetgnn.io.jets import Jets
+from jetgnn.io.reader import read_jets
+
+_READ_CACHE: dict[tuple, Jets] = {}
+_READ_CACHE_SIZE = 2
+
+
+def _read_once(files: list[str], mapping, max_jets: int | None) -> Jets:
+    """read_jets of ``files``, kept for the next call with the same (unchanged) files and options."""
+    paths = expand_paths(files)
+    stats = tuple((os.path.abspath(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in paths)
+    key = (stats, json.dumps(mapping, sort_keys=True, default=str), max_jets)
+    if key not in _READ_CACHE:
+        while len(_READ_CACHE) >= _READ_CACHE_SIZE:
+            _READ_CACHE.pop(next(iter(_READ_CACHE)))
+        _READ_CACHE[key] = read_jets(paths, mapping=mapping, entry_stop=max_jets)
+    return _READ_CACHE[key]
+
+
+@dataclass(frozen=True)
+class Split:
+    """The jets of one run: ``test`` is the validation jets when the config names no test files."""
+
+    train: Jets
+    val: Jets
+    test: Jets
+    test_is_validation: bool
+
+    @property
+    def label_names(self) -> list[str] | None:
+        return self.train.label_names
+
+
+class JetDataModule(L.LightningDataModule):
+    """The jets of a data config, split and served as graph datasets (in-memory, shuffled every epoch).
+
+    config : the ``data`` section; seed : ``training.seed`` (seeds the split unless ``data.split_seed`` is set,
+    and the shuffling); num_workers : DataLoader workers; labelled : the jets must carry labels (training)
+    or labels are dropped (pre-training never sees them); hint : how the user names files in the error for
+    missing ones.
+    """
+
+    def __init__(self, config: DataConfig, seed: int = 0, num_workers: int = 0, labelled: bool = True,
+                 hint: str = "set data.{what} in the config or pass --{what}"):
+        super().__init__()
+        self.config, self.seed, self.num_workers, self.labelled, self.hint = config, seed, num_workers, labelled, hint
+        self._split: Split | None = None
+        self.train_set = self.val_set = None
+
+    # -- the split ---------------------------------------------------------------------------------------
+    def _read(self, files: list[str], what: str) -> Jets:
+        if not files:
+            raise InputError(f"no {what} files: {self.hint.format(what=what)}")
+        jets = _read_once(files, self.config.mapping, self.config.max_jets)
+        if not self.labelled:
+            return Jets(jets.arrays[[f for f in jets.fields if f != "jet_label"]])
+        if jets.labels is None:
+            raise InputError(f"{what} files have no labels (label branches or a mapping with labels are needed)")
+        return jets
+
+    @property
+    def split(self) -> Split:
+        """Training jets, validation jets (``data.val`` files, else a seeded ``val_fraction`` of the training
+        files), a seeded ``train_fraction`` of the training jets, and the test jets."""
+        if self._split is None:
+            data = self.config
+            train = self._read(data.train, "train")
+            if data.val:
+                val = self._read(data.val, "val")
+            else:
+                split_seed = self.seed if data.split_seed is None else data.split_seed
+                order = np.random.default_rng(split_seed).permutation(len(train))
+                n_val = max(1, int(round(data.val_fraction * len(train))))
+                val, train = train[np.sort(order[:n_val])], train[np.sort(order[n_val:])]
+            if data.train_fraction < 1:
+                n_keep = max(2, int(round(data.train_fraction * len(train))))
+                keep = np.random.default_rng([self.seed, 1]).permutation(len(train))[:n_keep]
+                train = train[np.sort(keep)]
+            test = self._read(data.test, "test") if data.test else val
+            self._split = Split(train, val, test, not data.test)
+        return self._split
+
+    def graph_options(self) -> dict:
+        """build_graphs options with the radius fixed (inferred from the training jets when the config leaves it
+        open), so that predictions later build the same graphs."""
+        options = self.config.graph.model_dump()
+        if options["radius"] is None:
+            options["radius"] = infer_jet_radius(self.split.train)
+        return options
+
+    # -- datasets for Lightning ----------------------------------------------------------------------------
+    def make_datasets(self, graph: dict):
+        data = self.config
+        train = InMemoryGraphDataset(self.split.train, batch_size=data.batch_size, shuffle=True,
+                                     balance=data.balance, seed=self.seed, **graph)
+        val = InMemoryGraphDataset(self.split.val, batch_size=data.batch_size, shuffle=False, **graph)
+        return train, val
+
+    def example_batch(self):
+        """A few training jets as a graph Batch (names of the features, for building a model)."""
+        return build_graphs(self.split.train[:8], **self.graph_options())
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is None:
+            self.train_set, self.val_set = self.make_datasets(self.graph_options())
+
+    def _loader(self, dataset) -> DataLoader:
+        return DataLoader(dataset, batch_size=None, num_workers=self.num_workers)
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup()
+        if self.trainer is not None:  # the epoch the trainer starts at (0, or the one a resume continues)
+            self.train_set.set_epoch(self.trainer.current_epoch)
+        return self._loader(self.train_set)
+
+    def val_dataloader(self) -> DataLoader:
+        self.setup()
+        return self._loader(self.val_set)
+
+
+class ContrastiveDataModule(JetDataModule):
+    """Unlabelled jets served as pairs of augmented views (:class:`ContrastivePairs`) for pre-training."""
+
+    def __init__(self, config: DataConfig, seed: int = 0, num_workers: int = 0, augmentations: dict | None = None):
+        super().__init__(config, seed, num_workers, labelled=False,
+                         hint="pass --data or set data.{what} in the config")
+        self.augmentations = augmentations
+
+    def make_datasets(self, graph: dict):
+        train_jets, val_jets = self.split.train, self.split.val
+        train = ContrastivePairs(train_jets, min(self.config.batch_size, len(train_jets)), self.augmentations,
+                                 seed=self.seed, **graph)
+        val = ContrastivePairs(val_jets, min(self.config.batch_size, len(val_jets)), self.augmentations,
+                               shuffle=False, seed=self.seed + 1, **graph)
+        return train, val
+
+    def example_batch(self):
+        self.setup()
+        return self.train_set.views(self.split.train[:8], np.random.default_rng(self.seed))[0]

@@ -1,0 +1,102 @@
+"""Model names, their hyper-parameters (from the constructors' signatures) and the one factory."""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+
+from jetgnn.errors import InputError
+from jetgnn.models.base import InputSpec, JetTagger
+from jetgnn.models.deep_sets import EFN, PFN
+from jetgnn.models.linear import LinearJetTagger
+from jetgnn.models.mlp_baseline import MLPTagger
+from jetgnn.models.mpnn import MPNN
+from jetgnn.models.particlenet import ParticleNet
+from jetgnn.models.transformer import ParticleTransformer
+from jetgnn.models.vertexer import Vertexer
+from jetgnn.utils.config import did_you_mean
+
+#: name -> (class, preset parameters) of the neural taggers
+MODELS: dict[str, tuple[type[JetTagger], dict]] = {
+    "particlenet": (ParticleNet, {}),
+    "particlenet_lite": (ParticleNet, {"k": 7, "conv": ((32, 32, 32), (64, 64, 64)), "fc": (128,)}),
+    "mpnn": (MPNN, {}),
+    "pfn": (PFN, {}),
+    "efn": (EFN, {}),
+    "transformer": (ParticleTransformer, {}),
+    "mlp": (MLPTagger, {}),
+    "vertexer": (Vertexer, {}),
+}
+#: every model name a config may give: the neural taggers and the scikit-learn linear baselines
+MODEL_NAMES = (*MODELS, "linear")
+
+
+def _check_name(name: str) -> None:
+    if name not in MODEL_NAMES:
+        raise InputError(f"unknown model {name!r} (choose from {', '.join(MODEL_NAMES)})"
+                         f"{did_you_mean(name, MODEL_NAMES)}")
+
+
+def model_parameters(name: str) -> dict:
+    """The hyper-parameters of model ``name`` with their defaults (presets applied)."""
+    _check_name(name)
+    if name == "linear":
+        signature, skip, preset = inspect.signature(LinearJetTagger.__init__), 1, {}
+    else:
+        cls, preset = MODELS[name]
+        signature, skip = inspect.signature(cls.__init__), 3
+    defaults = {p.name: p.default for p in list(signature.parameters.values())[skip:]}
+    return {**defaults, **preset}
+
+
+def check_parameters(name: str, params: dict, config: bool = False) -> None:
+    """Raise InputError for a parameter that model ``name`` does not have or a value unlike its default's type;
+    ``config`` words the error for a config's ``model.params``."""
+    allowed = model_parameters(name)
+    for key, value in params.items():
+        where = f"'model.params.{key}'" if config else f"parameter {key!r}"
+        if key not in allowed:
+            if config:
+                raise InputError(f"config: unknown key 'model.params.{key}' for model {name} (allowed: "
+                                 f"{', '.join(allowed)}){did_you_mean(key, allowed)}")
+            raise InputError(f"model {name}: unknown parameter {key!r} (allowed: {', '.join(allowed)})"
+                             f"{did_you_mean(key, allowed)}")
+        default = allowed[key]
+        prefix = "config: " if config else f"model {name}: "
+        if isinstance(default, bool) != isinstance(value, bool) or (
+                isinstance(default, (int, float)) and not isinstance(value, (int, float))) or (
+                isinstance(default, tuple) and not isinstance(value, (list, tuple))):
+            raise InputError(f"{prefix}{where} should be like {default!r}, got {value!r}")
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and value < 0:
+            raise InputError(f"{prefix}{where} must not be negative, got {value!r}")
+
+
+def orthogonal_init(model: torch.nn.Module) -> None:
+    """Orthogonal weights and zero biases for every linear layer (``model.init: orthogonal``)."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear):
+            torch.nn.init.orthogonal_(module.weight)
+            if module.bias is not None:
+                torch.nn.init.zeros_(module.bias)
+
+
+def build_model(model, spec: InputSpec | None = None, n_classes: int = 2, **params):
+    """The model of a :class:`~jetgnn.models.config.ModelConfig` (name, params, init) or of a name with its
+    parameters as keywords: a :class:`JetTagger` for (input ``spec``, ``n_classes``), or the unfitted
+    :class:`LinearJetTagger` for ``"linear"``. Unknown or mistyped parameters fail naming the key."""
+    if isinstance(model, str):
+        name, init = model, "default"
+    else:
+        name, init, params = model.name, model.init, {**model.params, **params}
+    _check_name(name)
+    check_parameters(name, params)
+    if name == "linear":
+        return LinearJetTagger(**params)
+    cls, preset = MODELS[name]
+    if spec is None:
+        raise InputError(f"model {name} needs an input spec (the feature names of a graph batch)")
+    net = cls(spec, n_classes, **{**preset, **params})
+    if init == "orthogonal":
+        orthogonal_init(net)
+    return net

@@ -1,0 +1,80 @@
+"""Lightning callbacks of a training run: the datasets' epoch, throughput, and the per-epoch history.csv."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import lightning as L
+
+from jetgnn.training.history import read_history, write_history
+
+
+def _train_datasets(trainer) -> list:
+    loaders = trainer.train_dataloader
+    if loaders is None:
+        return []
+    loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
+    return [loader.dataset for loader in loaders if hasattr(loader, "dataset")]
+
+
+class DatasetEpoch(L.Callback):
+    """Sets the epoch of the training datasets from ``trainer.current_epoch`` before every epoch.
+
+    Lightning calls ``set_epoch`` only on samplers, never on an IterableDataset; a counter inside the dataset
+    would advance only in a DataLoader worker's copy (every epoch would repeat the first order) and would
+    restart at 0 after ``--resume``. The datamodule sets the first epoch when it makes the loader.
+    """
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        for dataset in _train_datasets(trainer):
+            if hasattr(dataset, "set_epoch"):
+                dataset.set_epoch(trainer.current_epoch)
+
+
+def _n_jets(batch) -> int:
+    return batch[0].num_graphs if isinstance(batch, (list, tuple)) else batch.num_graphs  # view pairs: one view
+
+
+class JetThroughput(L.Callback):
+    """Logs ``train_jets_per_s``: training jets per second of wall time over each epoch (data loading, forward,
+    backward and optimiser steps; validation excluded), summed over DDP ranks."""
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        self._jets, self._start = 0, time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self._jets += _n_jets(batch)
+
+    def on_validation_start(self, trainer, pl_module):
+        self._paused = time.perf_counter()
+
+    def on_validation_end(self, trainer, pl_module):
+        if hasattr(self, "_start") and hasattr(self, "_paused"):
+            self._start += time.perf_counter() - self._paused
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        elapsed = max(time.perf_counter() - self._start, 1e-9)
+        pl_module.log("train_jets_per_s", self._jets / elapsed, on_step=False, on_epoch=True, sync_dist=True,
+                      reduce_fx="sum")
+
+
+class History(L.Callback):
+    """history.csv: one row per epoch of the metrics the module and :class:`JetThroughput` log (mean training
+    loss, validation loss and AUC, jets/s) and the learning rate. On resume the rows of finished epochs are kept.
+    Every rank reads the (synchronised) metrics; rank 0 writes."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        metrics = trainer.callback_metrics
+        values = {key: float(metrics[key]) if key in metrics else None
+                  for key in ("train_loss", "val_loss", "val_auc", "train_jets_per_s")}
+        if not trainer.is_global_zero:
+            return
+        epoch = trainer.current_epoch
+        rows = [row for row in read_history(self.path) if row["epoch"] < epoch]
+        rows.append({"epoch": epoch, **values,
+                     "lr": trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else None})
+        write_history(self.path, rows)
