@@ -40,6 +40,30 @@ def _read_once(files: list[str], mapping, max_jets: int | None) -> Jets:
     return _READ_CACHE[key]
 
 
+class EpochLoader:
+    """A training DataLoader that starts only when its first batch is asked for, on the trainer's epoch.
+
+    Lightning makes the training loader (and starts a DataLoader's worker processes, which take their copy of the
+    dataset's epoch as they start) before a resumed run has settled which epoch it is in: started there, the
+    workers would serve the order of the wrong epoch. This wrapper starts the DataLoader at the first ``next``,
+    when the epoch is known, and sets it on the dataset first.
+    """
+
+    def __init__(self, loader: DataLoader, epoch):
+        self.loader, self._epoch = loader, epoch
+
+    @property
+    def dataset(self):
+        return self.loader.dataset
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        self.loader.dataset.set_epoch(self._epoch())
+        yield from self.loader
+
+
 @dataclass(frozen=True)
 class Split:
     """The jets of one run: ``test`` is the validation jets when the config names no test files."""
@@ -130,11 +154,12 @@ class JetDataModule(L.LightningDataModule):
     def _loader(self, dataset) -> DataLoader:
         return DataLoader(dataset, batch_size=None, num_workers=self.num_workers)
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader | EpochLoader:
+        """The training loader; under a trainer, an :class:`EpochLoader` on ``trainer.current_epoch``."""
         self.setup()
-        if self.trainer is not None:  # the epoch the trainer starts at (0, or the one a resume continues)
-            self.train_set.set_epoch(self.trainer.current_epoch)
-        return self._loader(self.train_set)
+        if self.trainer is None:
+            return self._loader(self.train_set)
+        return EpochLoader(self._loader(self.train_set), lambda: self.trainer.current_epoch)
 
     def val_dataloader(self) -> DataLoader:
         self.setup()

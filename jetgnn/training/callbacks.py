@@ -23,7 +23,8 @@ class DatasetEpoch(L.Callback):
 
     Lightning calls ``set_epoch`` only on samplers, never on an IterableDataset; a counter inside the dataset
     would advance only in a DataLoader worker's copy (every epoch would repeat the first order) and would
-    restart at 0 after ``--resume``. The datamodule sets the first epoch when it makes the loader.
+    restart at 0 after ``--resume``. (The datamodule's loader also starts its workers only once the epoch is
+    settled: ``jetgnn.datasets.datamodule.EpochLoader``.)
     """
 
     def on_train_epoch_start(self, trainer, pl_module):
