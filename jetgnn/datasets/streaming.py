@@ -28,12 +28,13 @@ class StreamingGraphDataset(EpochDataset):
 
     Files are cut into units of ``step_size`` entries; every epoch the units are shuffled (seed + epoch) and
     dealt round-robin to the DataLoader workers; under DDP every rank reads each of its workers' units and keeps
-    an equal share of their jets (:class:`Shard`), so each jet is served once per epoch and every rank takes
-    the same number of steps. Built graphs go into a buffer of about ``shuffle_buffer`` jets that is shuffled
-    before batches of ``batch_size`` are drawn from it. ``balance`` keeps, per unit, as many jets per class as
-    the rarest class has. ``cache_dir`` stores each unit's built graphs (keyed by file, size, mtime, entry range,
-    mapping, graph options and DDP rank), so later epochs skip ROOT reading and graph building; cache files load
-    with ``torch.load(weights_only=True)``.
+    an equal share of their jets (:class:`Shard`), so each jet is served once per epoch (under DDP, the last jets
+    of a unit that do not divide between the ranks are left out) and every rank takes the same number of steps.
+    Built graphs go into a buffer of about ``shuffle_buffer`` jets that is shuffled before batches of
+    ``batch_size`` are drawn from it. ``balance`` keeps, per unit, as many jets per class as the rarest class has.
+    ``cache_dir`` stores each unit's built graphs (keyed by file, size, mtime, entry range, mapping, graph options
+    and DDP rank), so later epochs skip ROOT reading and graph building; cache files load with
+    ``torch.load(weights_only=True)``.
     """
 
     def __init__(self, paths, batch_size: int = 256, step_size: int = 10_000, shuffle_buffer: int = 50_000,

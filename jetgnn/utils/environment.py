@@ -8,7 +8,8 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("jetgnn", "numpy", "awkward", "uproot", "vector", "torch", "torch-geometric", "lightning", "onnxruntime",
+PACKAGES = ("jetgnn", "numpy", "awkward", "uproot", "vector", "torch", "torch-geometric", "lightning", "torchmetrics",
+            "pydantic", "onnxruntime",
             "pythia8mc", "fastjet")
 
 
