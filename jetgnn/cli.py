@@ -11,6 +11,7 @@ import sys
 from jetgnn.errors import JetGNNError
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,15 +107,18 @@ def _cmd_export(args) -> int:
     except ImportError as err:
         raise MissingExtraError("export", "onnx, onnxscript, onnxruntime", "jetgnn export") from err
     from jetgnn.export.onnx import OnnxTagger, check_onnx, export_onnx, onnx_inputs
+    from jetgnn.io.files import expand_paths
     from jetgnn.io.reader import read_jets
     from jetgnn.tagger import load_tagger
+    from jetgnn.utils.files import output_file
 
     tagger = load_tagger(args.run_dir)
-    out = Path(args.out) if args.out else Path(args.run_dir) / "model.onnx"
+    out = output_file(Path(args.out) if args.out else Path(args.run_dir) / "model.onnx", "ONNX file")
+    check_files = expand_paths(args.check) if args.check else None  # before anything is written
     export_onnx(tagger, out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB); inputs {OnnxTagger(out).input_names}")
     if args.check:
-        jets = read_jets(args.check, mapping=tagger.config.data.mapping, entry_stop=args.check_jets)
+        jets = read_jets(check_files, mapping=tagger.config.data.mapping, entry_stop=args.check_jets)
         worst = check_onnx(tagger, out, jets, atol=args.atol)
         n_max = onnx_inputs(tagger, jets)["mask"].shape[1]
         print(f"ONNX Runtime vs PyTorch on {len(jets)} jets (padded to {n_max} particles): "
@@ -125,10 +129,10 @@ def _cmd_export(args) -> int:
 def _cmd_evaluate(args) -> int:
     from pathlib import Path
 
-    from jetgnn.evaluation.evaluate import evaluate_run
+    from jetgnn.evaluation.evaluate import default_evaluation_dir, evaluate_run
 
     evaluate_run(args.run_dir, args.data, out=args.out)
-    _print_metrics(Path(args.out or args.run_dir) / "metrics.json")
+    _print_metrics(Path(args.out or default_evaluation_dir(args.run_dir)) / "metrics.json")
     return 0
 
 
@@ -215,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="metrics and plots of a trained tagger on any data")
     ev.add_argument("run_dir")
     ev.add_argument("--data", nargs="+", required=True, help="ROOT files or globs")
-    ev.add_argument("--out", default=None, help="folder for metrics.json and plots (default: the run directory)")
+    ev.add_argument("--out", default=None,
+                    help="folder for metrics.json and plots (default: RUN_DIR/evaluation; the training "
+                         "metrics.json stays)")
     ev.set_defaults(func=_cmd_evaluate)
 
     pr = sub.add_parser("predict", help="write per-jet scores, kinematics and labels to a ROOT file")
@@ -259,9 +265,32 @@ def main(argv: list[str] | None = None) -> int:
     except JetGNNError as err:
         print(f"jetgnn {args.command}: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print(f"jetgnn {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except OSError as err:  # the file system refused (full disk, read-only, permissions) past the early checks
+        from jetgnn.utils.files import describe_os_error
+
+        print(f"jetgnn {args.command}: error: {describe_os_error(err)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt as err:
+        print(f"jetgnn {args.command}: {_interrupted(args, err)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _interrupted(args, err: KeyboardInterrupt) -> str:
+    """What Ctrl-C left behind and the command that continues."""
+    from jetgnn.errors import RunInterrupted
+
+    if not isinstance(err, RunInterrupted):
+        return "interrupted"
+    if not err.resumable:
+        return f"interrupted {err.detail}"
+    if args.command in ("train", "pretrain"):
+        files = [part for option in ("train", "val", "data") if getattr(args, option, None)
+                 for part in (f"--{option}", *getattr(args, option))]
+        again = " ".join(["jetgnn", args.command, args.config, *files, "--out", str(err.path), "--resume",
+                          *(["--epochs", str(args.epochs)] if args.epochs else []),
+                          *(["--seed", str(args.seed)] if args.seed is not None else []), *args.overrides])
+        return f"interrupted; {err.detail}; resume with: {again}"
+    return f"interrupted; {err.detail}; rerun the same command to resume"
 
 
 if __name__ == "__main__":  # pragma: no cover

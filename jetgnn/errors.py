@@ -14,6 +14,13 @@ class InputError(JetGNNError, ValueError):
     """
 
 
+class OutputError(JetGNNError, OSError):
+    """An output (file or folder) cannot be written: missing or read-only folder, a file in the way, full disk.
+
+    The message names the path and the reason; the CLI prints it on one line and exits with status 2.
+    """
+
+
 class MissingExtraError(JetGNNError, ImportError):
     """An optional extra (e.g. ``jetgnn[generate]``) is needed but not installed."""
 
@@ -26,3 +33,12 @@ class MissingExtraError(JetGNNError, ImportError):
 
 class ExportMismatchError(JetGNNError, RuntimeError):
     """An exported model's outputs differ from the PyTorch model's beyond the tolerance."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) during a long command. ``path`` is what it was writing; ``resumable`` says whether
+    finished work was kept there (resume with ``--resume``, or for generate by rerunning the command)."""
+
+    def __init__(self, path, resumable: bool, detail: str = ""):
+        super().__init__(f"interrupted ({detail or path})")
+        self.path, self.resumable, self.detail = path, resumable, detail

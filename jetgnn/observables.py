@@ -36,7 +36,7 @@ def n_displaced_vertices(a, min_tracks: int = 1) -> np.ndarray:
     """Truth displaced vertices per jet (``part_vtx_idx`` > 0) with at least ``min_tracks`` tracks."""
     vtx = a["part_vtx_idx"]
     counts = np.zeros(len(vtx), dtype=np.int64)
-    n_max = int(ak.max(vtx, axis=None, initial=0))
+    n_max = int(np.max(ak.to_numpy(ak.flatten(vtx, axis=None)), initial=0))  # 0 for jets without tracks
     for v in range(1, n_max + 1):
         counts += ak.to_numpy(ak.sum(vtx == v, axis=1) >= min_tracks)
     return counts

@@ -8,7 +8,7 @@ import awkward as ak
 import numpy as np
 
 from jetgnn.errors import InputError
-from jetgnn.io.files import expand_paths, open_tree
+from jetgnn.io.files import expand_paths, open_tree, read_arrays
 from jetgnn.io.schema import LABELS
 from jetgnn.observables import n_displaced_vertices, n_significant_tracks, tau_ratio
 
@@ -16,26 +16,42 @@ _SUMMARY_BRANCHES = ("jet_pt", "jet_mass", "jet_sdmass", "jet_tau1", "jet_tau2",
                      "jet_label", "part_d0val", "part_d0err", "part_vtx_idx")
 
 
-def detect_task(branches) -> str:
+def detect_task(branches, path: str = "the file") -> str:
     """The task whose one-hot ``label_*`` branches a tree carries ("qg", "top" or "flavour")."""
     for task, names in LABELS.items():
         if all(f"label_{name}" in branches for name in names):
             return task
-    raise InputError("no known label branches (label_g/label_q, label_QCD/label_Tbqq, label_light/label_c/label_b)")
+    raise InputError(f"{path}: no known label branches (label_g/label_q, label_QCD/label_Tbqq, "
+                     f"label_light/label_c/label_b)")
 
 
-def summarize_file(path: str) -> list[dict]:
-    """Per-class physics summary rows of one jetclass file."""
+def _empty_row(path: str, task: str) -> dict:
+    return {"file": os.path.basename(path), "task": task, "class": "(no jets)", "n_jets": 0, **dict.fromkeys(
+        ("pt", "mass", "sdmass", "tau21", "tau32", "n_particles", "n_sig_tracks", "n_sv"))}
+
+
+def summarize_file(path: str, notes: list[str] | None = None) -> list[dict]:
+    """Per-class physics summary rows of one jetclass file (one "(no jets)" row for an empty file).
+
+    Medians and means are over finite values; ``notes`` collects a line per field with NaN/inf values.
+    """
     tree = open_tree(path)
-    task = detect_task(tree.keys())
+    task = detect_task(tree.keys(), path)
     missing = [b for b in _SUMMARY_BRANCHES if b not in tree.keys()]
     if missing:
         raise InputError(f"{path}: branch {missing[0]} is missing (available: {', '.join(tree.keys())})")
-    a = tree.arrays(list(_SUMMARY_BRANCHES))
+    if tree.num_entries == 0:
+        return [_empty_row(path, task)]
+    a = read_arrays(tree, path, list(_SUMMARY_BRANCHES))
     label = ak.to_numpy(a.jet_label)
     n_sig_tracks = n_significant_tracks(a)
     n_vertices = n_displaced_vertices(a, min_tracks=2)
     tau21, tau32 = tau_ratio(a, "tau21"), tau_ratio(a, "tau32")
+    for name in ("jet_pt", "jet_mass", "jet_sdmass"):
+        bad = ~np.isfinite(ak.to_numpy(a[name]))
+        if bad.any() and notes is not None:
+            notes.append(f"{os.path.basename(path)}: {int(bad.sum())} jets with NaN/inf {name} (first: entry "
+                         f"{int(np.flatnonzero(bad)[0])}) are left out of its median")
     rows = []
     for k, name in enumerate(LABELS[task]):
         sel = label == k
@@ -43,7 +59,9 @@ def summarize_file(path: str) -> list[dict]:
             continue
 
         def med(x, sel=sel):
-            return float(np.median(x[sel]))
+            x = np.asarray(x, dtype=np.float64)[sel]
+            x = x[np.isfinite(x)]
+            return float(np.median(x)) if len(x) else None
 
         rows.append({
             "file": os.path.basename(path),
@@ -62,13 +80,14 @@ def summarize_file(path: str) -> list[dict]:
     return rows
 
 
-def format_table(rows: list[dict]) -> str:
+def format_table(rows: list[dict], notes: list[str] | None = None) -> str:
     """A fixed-width text table of summary rows."""
     header = ("file", "class", "n_jets", "pT", "mass", "m_SD", "tau21", "tau32", "<n_part>", "<n_IPsig>3>",
               "<n_SV2>")
     keys = ("file", "class", "n_jets", "pt", "mass", "sdmass", "tau21", "tau32", "n_particles", "n_sig_tracks", "n_sv")
     cells = [header] + [
-        tuple(f"{r[k]:.2f}" if isinstance(r[k], float) else str(r[k]) for k in keys) for r in rows
+        tuple(f"{r[k]:.2f}" if isinstance(r[k], float) else "-" if r[k] is None else str(r[k]) for k in keys)
+        for r in rows
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     lines = ["  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
@@ -76,12 +95,12 @@ def format_table(rows: list[dict]) -> str:
     lines.insert(1, "-" * len(lines[0]))
     note = ("medians of pT, mass, m_SD (GeV) and tau ratios; means per jet of constituents, tracks with "
             "|d0|/sigma > 3, and truth displaced vertices with >= 2 tracks")
-    return "\n".join(lines + [note])
+    return "\n".join(lines + [note] + [f"note: {line}" for line in notes or []])
 
 
 def summarize_files(patterns) -> str:
     """Summary table of every file matched by ``patterns`` (paths or globs)."""
-    rows = []
+    rows, notes = [], []
     for path in expand_paths(patterns):
-        rows.extend(summarize_file(path))
-    return format_table(rows)
+        rows.extend(summarize_file(path, notes))
+    return format_table(rows, notes)

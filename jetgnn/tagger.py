@@ -24,6 +24,8 @@ def map_jet_chunks(jets_or_paths, batch_size: int, mapping, function) -> tuple[l
 
     jets_or_paths : Jets, or ROOT paths/globs read chunk by chunk with the branch ``mapping``.
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
     if isinstance(jets_or_paths, Jets):
         chunks = (jets_or_paths[i:i + batch_size] for i in range(0, len(jets_or_paths), batch_size))
     else:
@@ -48,7 +50,8 @@ class GraphScorer:
 
     def __init__(self, model: JetTagger, graph_options: dict):
         self.model = model.eval()
-        self.graph_options = dict(graph_options)
+        # exactly the node features the model was trained on, whatever else a file carries
+        self.graph_options = {**graph_options, "node_features": list(model.spec.x_names)}
 
     @property
     def multitask(self) -> bool:
@@ -57,6 +60,7 @@ class GraphScorer:
     @torch.no_grad()
     def probabilities(self, batch) -> np.ndarray:
         """[n_jets, n_classes] class probabilities of a graph Batch."""
+        self.model.check_batch(batch)
         return torch.softmax(self.model(batch).float(), dim=1).numpy()
 
     def predict_proba(self, jets: Jets) -> np.ndarray:
@@ -106,8 +110,10 @@ class Tagger:
         self.config = config if isinstance(config, TrainConfig) else TrainConfig.from_raw(config)
         self.label_names = list(label_names)
         self.run_dir = run_dir
-        self.graph_options = self.config.data.graph.model_dump()
-        self.scorer: JetScorer = GraphScorer(model, self.graph_options) if isinstance(model, JetTagger) else model
+        self.scorer: JetScorer = GraphScorer(model, self.config.data.graph.model_dump()) \
+            if isinstance(model, JetTagger) else model
+        #: build_graphs options of this tagger (the training graph options and the model's node features)
+        self.graph_options = getattr(self.scorer, "graph_options", None) or self.config.data.graph.model_dump()
         self.model = model
         self.last_inference_jets_per_s: float | None = None
 

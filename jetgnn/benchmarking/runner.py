@@ -27,7 +27,7 @@ from jetgnn.tagger import load_tagger
 from jetgnn.training.config import TrainConfig
 from jetgnn.training.history import read_history
 from jetgnn.utils.environment import machine
-from jetgnn.utils.files import write_json, write_text, write_yaml
+from jetgnn.utils.files import output_dir, write_json, write_text, write_yaml
 from jetgnn.workflows.training import train
 
 METRICS = ("auc", "accuracy", "rejection_at_30", "rejection_at_50", "rejection_at_30_uncertainty",
@@ -106,8 +106,8 @@ def run_benchmark(config, out, train=None, test=None, seeds=None, jobs: int = 1,
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     cfg = load_benchmark_config(config, train, test, seeds)
-    out = Path(out)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
+    out, _ = output_dir(out, "benchmark folder")
+    (out / "runs").mkdir(exist_ok=True)
     write_yaml(out / "benchmark.yaml", cfg.to_dict())
     _train_in_parallel([(entry, cfg, out / "runs" / f"{label}_seed{seed}", seed)
                         for label, entry in cfg.models.items() for seed in range(cfg.seeds)], jobs, log)

@@ -21,7 +21,7 @@ from jetgnn.datasets.in_memory import InMemoryGraphDataset
 from jetgnn.errors import InputError
 from jetgnn.graphs.builder import build_graphs, infer_jet_radius
 from jetgnn.io.files import expand_paths
-from jetgnn.io.jets import Jets
+from jetgnn.io.jets import Jets, check_classes, require_classes
 from jetgnn.io.reader import read_jets
 
 _READ_CACHE: dict[tuple, Jets] = {}
@@ -124,8 +124,22 @@ class JetDataModule(L.LightningDataModule):
                 keep = np.random.default_rng([self.seed, 1]).permutation(len(train))[:n_keep]
                 train = train[np.sort(keep)]
             test = self._read(data.test, "test") if data.test else val
+            if self.labelled:
+                self._check_classes(train, val, test)
             self._split = Split(train, val, test, not data.test)
         return self._split
+
+    def _check_classes(self, train: Jets, val: Jets, test: Jets) -> None:
+        """Every split has the training files' classes, each with jets (checked before any training)."""
+        data = self.config
+        names = {"train": ", ".join(data.train), "val": ", ".join(data.val or data.train),
+                 "test": ", ".join(data.test or data.val or data.train)}
+        check_classes(val.label_names, train.label_names, f"validation files {names['val']}",
+                      f"training files {names['train']}")
+        check_classes(test.label_names, train.label_names, f"test files {names['test']}",
+                      f"training files {names['train']}")
+        require_classes(train, f"training jets of {names['train']}", "training")
+        require_classes(val, f"validation jets of {names['val']}", "validation")
 
     def graph_options(self) -> dict:
         """build_graphs options with the radius fixed (inferred from the training jets when the config leaves it

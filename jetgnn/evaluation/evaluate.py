@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from jetgnn.errors import InputError
 from jetgnn.evaluation.metrics import binary_metrics, flavour_metrics, multiclass_metrics
 from jetgnn.evaluation.plots import roc_plot, scores_plot
 from jetgnn.evaluation.vertexing import confusion_plot, match_vertices, origin_confusion, origin_metrics
-from jetgnn.io.jets import Jets
+from jetgnn.io.files import expand_paths
+from jetgnn.io.jets import Jets, check_classes, require_classes
 from jetgnn.io.reader import read_jets
 from jetgnn.tagger import load_tagger
-from jetgnn.utils.files import write_json
+from jetgnn.utils.files import output_dir, remove_created, write_json
 
 
-def evaluate_tagger(tagger, jets: Jets, out_dir: Path | None = None) -> dict:
-    """Metrics of ``tagger`` on labelled ``jets``; with ``out_dir``, also roc.png and scores.png there."""
-    labels = jets.labels
-    if labels is None:
-        raise InputError("evaluation needs labelled jets (label branches or a mapping with labels)")
+def evaluate_tagger(tagger, jets: Jets, out_dir: Path | None = None, where: str = "the jets") -> dict:
+    """Metrics of ``tagger`` on labelled ``jets``; with ``out_dir``, also roc.png and scores.png there.
+
+    The jets must have the tagger's classes, each with jets (else InputError naming ``where``)."""
     names = tagger.label_names
+    check_classes(jets.label_names, names, where, "the tagger's training data")
+    require_classes(jets, where, "evaluation")
+    labels = jets.labels
     tracks = tagger.predict_tracks(jets) if tagger.is_multitask else None
     scores = tagger.predict(jets) if tracks is None else tracks["jet_probs"]
     if scores.ndim == 1:
@@ -33,8 +33,7 @@ def evaluate_tagger(tagger, jets: Jets, out_dir: Path | None = None) -> dict:
         signal_score = scores[:, -1]
     metrics["inference_jets_per_s"] = tagger.last_inference_jets_per_s
     if out_dir is not None:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir, _ = output_dir(out_dir, "evaluation folder")
     if tracks is not None:
         metrics.update(_track_metrics(tagger, jets, tracks, out_dir))
     if out_dir is not None:
@@ -59,11 +58,25 @@ def _track_metrics(tagger, jets: Jets, tracks: dict, out_dir: Path | None) -> di
     return metrics
 
 
+def default_evaluation_dir(run_dir) -> Path:
+    """Where ``jetgnn evaluate`` writes without ``--out``: ``RUN_DIR/evaluation`` (never the run's own
+    training ``metrics.json``)."""
+    return Path(run_dir) / "evaluation"
+
+
 def evaluate_run(run_dir, data, out=None) -> dict:
-    """``jetgnn evaluate``: metrics of a run's best tagger on other data, written to ``out`` (default run_dir)."""
+    """``jetgnn evaluate``: metrics of a run's best tagger on other data, written to ``out``
+    (default :func:`default_evaluation_dir`; ``out=run_dir`` replaces the training metrics on purpose)."""
+    out = Path(out) if out is not None else default_evaluation_dir(run_dir)
     tagger = load_tagger(run_dir)
-    jets = read_jets(data, mapping=tagger.config.data.mapping)
-    out = Path(out) if out is not None else Path(run_dir)
-    metrics = evaluate_tagger(tagger, jets, out)
-    write_json(out / "metrics.json", {**metrics, "data": [str(d) for d in np.atleast_1d(data)]})
+    paths = expand_paths(data)
+    out, created = output_dir(out, "evaluation folder")
+    try:
+        jets = read_jets(paths, mapping=tagger.config.data.mapping)
+        metrics = evaluate_tagger(tagger, jets, out, where=", ".join(paths))
+        write_json(out / "metrics.json", {**metrics, "data": paths})
+    except BaseException:
+        if created:
+            remove_created(out)
+        raise
     return metrics

@@ -244,7 +244,11 @@ class OnnxTagger:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime's InvalidProtobuf, Fail, ...
+            detail = " ".join(str(err).split())[:120]
+            raise InputError(f"{path} is not a readable ONNX model ({err.__class__.__name__}: {detail})") from None
         meta = self.session.get_modelmeta().custom_metadata_map
         if "graph_options" not in meta:
             raise InputError(f"{path} was not written by jetgnn export (no graph_options metadata)")

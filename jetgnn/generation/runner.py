@@ -12,6 +12,7 @@ import math
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -20,12 +21,13 @@ from pathlib import Path
 
 import uproot
 
-from jetgnn.errors import InputError, MissingExtraError
+from jetgnn.errors import InputError, MissingExtraError, OutputError, RunInterrupted
 from jetgnn.generation.chunk import ChunkTiming, generate_chunk
 from jetgnn.generation.recipes import RECIPES
+from jetgnn.io.files import open_tree, read_arrays
 from jetgnn.io.schema import TREE_NAME
-from jetgnn.io.writer import check_writable, write_jets
-from jetgnn.utils.files import atomic_path
+from jetgnn.io.writer import write_jets
+from jetgnn.utils.files import atomic_path, output_file, remove_stale_temporaries
 
 MAX_CHUNK_SIZE = 1000
 MIN_CHUNK_SIZE = 50
@@ -47,6 +49,7 @@ class GenerationReport:
     wall_s: float
     jets_per_s: float
     timing: dict
+    chunks_redone: int = 0  # damaged or incomplete chunks of an earlier run, deleted and generated again
 
     @property
     def pythia_share(self) -> float:
@@ -87,11 +90,12 @@ def validate_request(process: str, n_jets: int, out, seed: int, workers: int, ch
     for name, value in (("--n-jets", n_jets), ("--workers", workers)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise InputError(f"{name} must be a positive integer, got {value!r}")
-    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
+                                   or chunk_size <= 0):
         raise InputError(f"--chunk-size must be a positive integer, got {chunk_size!r}")
-    if not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {seed!r}")
-    out = check_writable(out)
+    out = output_file(out)
     if out.suffix != ".root":
         raise InputError(f"output file {out} must end in .root")
     return out
@@ -101,8 +105,32 @@ def validate_request(process: str, n_jets: int, out, seed: int, workers: int, ch
 _progress_queue = None
 
 
-def _init_worker(queue) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this worker when its parent dies (prctl PR_SET_PDEATHSIG), so that a kill -9 of
+    ``jetgnn generate`` leaves no orphans that finish their chunk and then wait forever; elsewhere a thread
+    polls the parent's pid."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG = 1
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _init_worker(queue, parent: int) -> None:
     global _progress_queue
+    _die_with_parent(parent)
     _progress_queue = queue
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -136,19 +164,42 @@ def _parts_dir(out: Path, manifest: dict) -> Path:
                 f"remove it or choose another --out"
             )
     else:
-        parts.mkdir()
+        try:
+            parts.mkdir()
+        except OSError as err:
+            raise OutputError(f"cannot create the chunk folder {parts}: {err.strerror or err}") from None
         with atomic_path(manifest_path) as tmp:
             Path(tmp).write_text(json.dumps(manifest))
     return parts
 
 
+def _finished_chunks(plan: list[tuple]) -> list[Path]:
+    """Chunks of an earlier run that are complete; a damaged or short one is deleted (and redone), as are the
+    temporary files that a killed run left."""
+    redo = []
+    for _index, size, path in plan:
+        remove_stale_temporaries(path.parent, path.name)
+        if not path.exists():
+            continue
+        try:
+            tree = open_tree(str(path), TREE_NAME)
+            read_arrays(tree, str(path), tree.keys(), library="np")
+            ok = tree.num_entries == size
+        except InputError:
+            ok = False
+        if not ok:
+            path.unlink()
+            redo.append(path)
+    return redo
+
+
 def _merge(paths: list[Path], out: Path) -> int:
     def chunks():
         for path in paths:
-            with uproot.open(path) as fin:
-                tree = fin[TREE_NAME]
-                names = [name for name in tree.keys() if name != "npart"]
-                arrays = tree.arrays(names, how=dict)
+            tree = open_tree(str(path), TREE_NAME)
+            names = [name for name in tree.keys() if name != "npart"]
+            arrays = read_arrays(tree, str(path), names, how=dict)
+            tree.file.close()
             yield arrays
 
     return write_jets(out, chunks())
@@ -178,7 +229,7 @@ def _run_chunks(todo: list[tuple], workers: int, on_progress) -> ChunkTiming:
 
     drainer = threading.Thread(target=drain, daemon=True)
     with ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx, initializer=_init_worker,
-                             initargs=(queue,)) as pool:
+                             initargs=(queue, os.getpid())) as pool:
         futures = [pool.submit(_run_chunk, task) for task in todo]
         drainer.start()
         try:
@@ -215,8 +266,10 @@ def generate(
     chunk_size = chunk_size or default_chunk_size(n_jets)
     n_chunks = math.ceil(n_jets / chunk_size)
     manifest = {"process": process, "n_jets": n_jets, "seed": seed, "chunk_size": chunk_size, "format": 1}
+    remove_stale_temporaries(out.parent, out.name)  # of a merge that was killed
     parts = _parts_dir(out, manifest)
     plan = [(i, min(chunk_size, n_jets - i * chunk_size), parts / f"chunk_{i:05d}.root") for i in range(n_chunks)]
+    redone = _finished_chunks(plan)
     todo = [(process, seed, i, chunk_size, n_jets, str(path)) for i, _size, path in plan if not path.exists()]
     resumed_jets = sum(size for i, size, path in plan if path.exists())
 
@@ -227,6 +280,8 @@ def generate(
                dynamic_ncols=True, smoothing=0.1, mininterval=0.5)
     try:
         total = _run_chunks(todo, workers, bar.update)
+    except KeyboardInterrupt:
+        raise RunInterrupted(parts, True, f"finished chunks are kept in {parts}") from None
     finally:
         if all(path.exists() for _, _, path in plan):
             bar.n = bar.total
@@ -245,6 +300,6 @@ def generate(
     generated = n_jets - resumed_jets
     return GenerationReport(
         process=process, n_jets=n_jets, out=str(out), seed=seed, workers=workers, chunk_size=chunk_size,
-        n_chunks=n_chunks, chunks_resumed=n_chunks - len(todo), wall_s=wall,
+        n_chunks=n_chunks, chunks_resumed=n_chunks - len(todo), wall_s=wall, chunks_redone=len(redone),
         jets_per_s=generated / wall if wall > 0 else float("nan"), timing=timing,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import awkward as ak
 import numpy as np
 import torch
@@ -10,7 +12,14 @@ from torch_geometric.data import Batch
 from jetgnn.errors import InputError
 from jetgnn.graphs.batching import make_batch
 from jetgnn.graphs.edges import build_edges
-from jetgnn.graphs.features import EDGE_FEATURES, IMPACT_BRANCHES, edge_features, node_feature_names, node_features
+from jetgnn.graphs.features import (
+    EDGE_FEATURES,
+    IMPACT_BRANCHES,
+    check_node_features,
+    edge_features,
+    node_feature_names,
+    node_features,
+)
 from jetgnn.graphs.options import GraphOptions
 from jetgnn.io.jets import Jets
 from jetgnn.kinematics import constituent_sum, delta_r
@@ -98,11 +107,10 @@ def _hardest_nodes(arrays, max_particles: int | None) -> tuple[dict[str, np.ndar
     return flat, counts, counts_all
 
 
-def _node_tensors(arrays, flat: dict[str, np.ndarray], counts: np.ndarray, options: GraphOptions) -> dict:
+def _node_tensors(arrays, flat: dict[str, np.ndarray], counts: np.ndarray, options: GraphOptions,
+                  x_names: list[str]) -> dict:
     """x (learned inputs, ``x_names``), pos (Δη, Δφ), and the raw kinematics ``pt`` (GeV) and ``impact``
     (IMPACT_COLUMNS, mm) that models read unscaled; node targets ``vtx_idx`` / ``origin`` where present."""
-    fields = set(arrays.fields)
-    x_names = node_feature_names(fields)
     jet_pt = np.repeat(ak.to_numpy(arrays.jet_pt), counts)
     jet_energy = np.repeat(ak.to_numpy(arrays.jet_energy), counts)
     deta = np.ascontiguousarray(flat["deta"], dtype=np.float32)
@@ -117,7 +125,7 @@ def _node_tensors(arrays, flat: dict[str, np.ndarray], counts: np.ndarray, optio
     for name in ("vtx_idx", "origin"):
         if f"part_{name}" in flat:
             tensors[name] = torch.from_numpy(flat[f"part_{name}"].astype(np.int64))
-    return tensors, x_names
+    return tensors
 
 
 def _edge_tensors(flat: dict[str, np.ndarray], counts: np.ndarray, options: GraphOptions, radius: float):
@@ -144,6 +152,7 @@ def build_graphs(
     globals: list[str] | tuple[str, ...] | None = None,  # noqa: A002 - the field's own word
     scale: bool = True,
     with_edge_features: bool = True,
+    node_features: Sequence[str] | None = None,
 ) -> Batch:
     """Turn jets into one torch_geometric ``Batch`` of particle graphs (one graph per jet).
 
@@ -155,6 +164,8 @@ def build_graphs(
     globals : per-jet globals beyond DEFAULT_GLOBALS (any per-jet field, e.g. "jet_sdmass", or "jet_tau21",
         "jet_tau32"). scale : apply the standard node-feature scaling (NODE_SCALING).
     (These are the fields of :class:`~jetgnn.graphs.options.GraphOptions`.)
+    node_features : exactly these node features (``x_names``), e.g. a trained model's; an InputError names a
+        feature whose particle field the jets lack. Default: every feature the jets' fields allow.
 
     Returns a Batch with
       x [n_nodes, F] float32 (names ``x_names``; the learned inputs), pos [n_nodes, 2] (deta, dphi; radians),
@@ -169,7 +180,12 @@ def build_graphs(
     options = GraphOptions.from_kwargs(dict(edges=edges, radius=radius, k=k, max_particles=max_particles,
                                             self_loops=self_loops, globals=globals, scale=scale,
                                             with_edge_features=with_edge_features))
-    arrays = jets.arrays if isinstance(jets, Jets) else jets
+    if isinstance(jets, Jets):
+        arrays = jets.arrays
+    elif isinstance(jets, ak.Array) and jets.fields:
+        arrays = jets
+    else:
+        raise InputError(f"build_graphs needs Jets (jetgnn.read_jets / iter_jets), got {type(jets).__name__}")
     fields = set(arrays.fields)
     for name in ("part_px", "part_py", "part_pz", "part_energy", "part_deta", "part_dphi", "jet_pt", "jet_energy"):
         if name not in fields:
@@ -180,7 +196,9 @@ def build_graphs(
     # constituents does not change the rounding of E^2 - p^2
     mass = jet_mass(constituent_sum(arrays.part_px, arrays.part_py, arrays.part_pz, arrays.part_energy))
     flat, counts, counts_all = _hardest_nodes(arrays, options.max_particles)
-    data, x_names = _node_tensors(arrays, flat, counts, options)
+    x_names = check_node_features(node_features, fields) if node_features is not None else \
+        node_feature_names(fields)
+    data = _node_tensors(arrays, flat, counts, options, x_names)
     data["edge_index"], edge_attr, edge_ptr = _edge_tensors(flat, counts, options, radius)
     if edge_attr is not None:
         data["edge_attr"] = edge_attr

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from jetgnn.errors import InputError
 from jetgnn.kinematics import delta_r
 
 #: (center, factor): x' = (x - center) * factor
@@ -52,9 +53,34 @@ _FLAGS = (("part_isChargedHadron", "is_charged_hadron"), ("part_isNeutralHadron"
 _EPS = 1e-8
 
 
+#: the particle fields each optional node feature is computed from (the others need only the four-momenta)
+FEATURE_FIELDS: dict[str, tuple[str, ...]] = {
+    "charge": ("part_charge",),
+    **{name: (branch,) for branch, name in _FLAGS},
+    **{name: tuple(IMPACT_BRANCHES.values())
+       for name in ("tanh_d0", "tanh_dz", "d0_err", "dz_err", "log_d0_sig", "log_dz_sig")},
+}
+BASE_FEATURES = ("log_pt", "log_energy", "log_pt_rel", "log_energy_rel", "deta", "dphi", "delta_r")
+
+
+def check_node_features(names, fields) -> list[str]:
+    """``names`` as a list if every feature can be computed from the particle ``fields``; else one InputError
+    naming the feature and the field it comes from (a tagger reads exactly the features it was trained on)."""
+    fields = set(fields)
+    for name in names:
+        if name not in BASE_FEATURES and name not in FEATURE_FIELDS:
+            raise InputError(f"unknown node feature {name!r} (known: {', '.join([*BASE_FEATURES, *FEATURE_FIELDS])})")
+        missing = [field for field in FEATURE_FIELDS.get(name, ()) if field not in fields]
+        if missing:
+            present = sorted(f for f in fields if f.startswith("part_"))
+            raise InputError(f"the jets lack {', '.join(missing)}, which node feature {name!r} is computed from "
+                             f"(the tagger was trained with it; particle fields here: {', '.join(present)})")
+    return list(names)
+
+
 def node_feature_names(fields) -> list[str]:
     """Node feature names available from a set of particle fields."""
-    names = ["log_pt", "log_energy", "log_pt_rel", "log_energy_rel", "deta", "dphi", "delta_r"]
+    names = list(BASE_FEATURES)
     if "part_charge" in fields:
         names.append("charge")
     names += [name for branch, name in _FLAGS if branch in fields]

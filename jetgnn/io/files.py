@@ -7,7 +7,7 @@ import os
 
 import uproot
 
-from jetgnn.errors import InputError
+from jetgnn.errors import InputError, JetGNNError
 from jetgnn.io.schema import TREE_NAME
 
 
@@ -15,8 +15,16 @@ def expand_paths(patterns) -> list[str]:
     """Expand file names and globs (in order); raise InputError naming a pattern that matches nothing."""
     if isinstance(patterns, (str, os.PathLike)):
         patterns = [patterns]
+    if not isinstance(patterns, (list, tuple)) and hasattr(patterns, "__iter__") and \
+            not isinstance(patterns, (bytes, dict)):
+        patterns = list(patterns)  # e.g. a numpy array of names
+    if not isinstance(patterns, (list, tuple)):
+        raise InputError(f"expected a file name, a glob or a list of them, got {type(patterns).__name__} "
+                         f"{patterns!r:.60}")
     paths: list[str] = []
     for pattern in patterns:
+        if not isinstance(pattern, (str, os.PathLike)):
+            raise InputError(f"expected a file name or glob, got {type(pattern).__name__} {pattern!r:.60}")
         pattern = os.fspath(pattern)
         matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
         if not matches:
@@ -30,17 +38,61 @@ def expand_paths(patterns) -> list[str]:
     return paths
 
 
+def _reason(err: BaseException) -> str:
+    detail = " ".join(str(err).split())[:160]  # uproot's messages span several lines
+    return f"{err.__class__.__name__}: {detail}"
+
+
 def open_tree(path: str, tree_name: str | None = None):
     """Open the TTree ``tree_name`` of a ROOT file (default ``tree``, else the file's only TTree)."""
     try:
         fin = uproot.open(path)
     except Exception as err:  # uproot raises several types for non-ROOT input
-        detail = " ".join(str(err).split())[:160]  # uproot's messages span several lines
-        raise InputError(f"{path} is not a readable ROOT file ({err.__class__.__name__}: {detail})") from None
-    trees = [k.split(";")[0] for k, cls in fin.classnames().items() if cls in ("TTree", "ROOT::RNTuple")]
+        raise InputError(f"{path} is not a readable ROOT file ({_reason(err)})") from None
+    try:
+        classes = fin.classnames()
+    except Exception as err:  # a damaged directory
+        raise InputError(f"{path}: the file's directory is damaged ({_reason(err)}); the file is truncated or "
+                         f"corrupted") from None
+    trees = [k.split(";")[0] for k, cls in classes.items() if cls in ("TTree", "ROOT::RNTuple")]
     name = tree_name
     if name is None:
         name = TREE_NAME if TREE_NAME in trees or len(trees) != 1 else trees[0]
     if name not in trees:
         raise InputError(f"{path} has no TTree named {name!r} (trees: {', '.join(trees) or 'none'})")
-    return fin[name]
+    try:
+        return fin[name]
+    except Exception as err:
+        raise InputError(f"{path}: the header of TTree {name!r} is damaged ({_reason(err)}); the file is "
+                         f"truncated or corrupted") from None
+
+
+def read_arrays(tree, path: str, expressions, *, entry_start=None, entry_stop=None, **options):
+    """``tree.arrays(expressions, ...)``; a truncated or corrupted file is one InputError naming the file, the
+    branch and the entry range of the damaged basket (uproot raises OSError, zlib.error, ... from deep inside)."""
+    try:
+        return tree.arrays(expressions, entry_start=entry_start, entry_stop=entry_stop, **options)
+    except JetGNNError:
+        raise
+    except Exception as err:
+        raise damaged_file_error(tree, path, expressions, entry_start, entry_stop, err) from None
+
+
+def damaged_file_error(tree, path: str, expressions, entry_start, entry_stop, err: BaseException) -> InputError:
+    """The InputError for a failed read: read basket by basket to name the first damaged branch and entries."""
+    start, stop = max(entry_start or 0, 0), min(entry_stop if entry_stop is not None else tree.num_entries,
+                                                 tree.num_entries)
+    names = [name for name in dict.fromkeys(expressions) if name in tree.keys()] or list(tree.keys())
+    for name in names:
+        branch = tree[name]
+        for basket in range(branch.num_baskets):
+            first, last = (int(v) for v in branch.basket_entry_start_stop(basket))
+            if last <= start or first >= stop:
+                continue
+            try:
+                branch.array(entry_start=first, entry_stop=last, library="np")
+            except Exception as basket_err:
+                return InputError(f"{path}: branch {name!r} is damaged in entries {first}-{last} (basket "
+                                  f"{basket}: {_reason(basket_err)}); the file is truncated or corrupted")
+    return InputError(f"{path}: cannot read entries {start}-{stop} ({_reason(err)}); the file is truncated or "
+                      f"corrupted")

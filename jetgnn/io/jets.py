@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import awkward as ak
 import numpy as np
 
+from jetgnn.errors import InputError
+
 
 class Jets:
     """A collection of jets: one awkward record per jet with jetclass field names (SPEC §2).
@@ -48,8 +50,12 @@ class Jets:
             if key not in self.arrays.fields:
                 raise KeyError(f"Jets has no field {key!r} (fields: {', '.join(self.arrays.fields)})")
             return self.arrays[key]
-        if isinstance(key, (int, np.integer)):
-            key = slice(int(key), int(key) + 1 if key != -1 else None)
+        if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+            n = len(self)
+            if not -n <= key < n:
+                raise IndexError(f"jet index {int(key)} is out of range for {n} jets")
+            key = int(key) % n
+            key = slice(key, key + 1)
         return Jets(self.arrays[key], self.label_names)
 
     @property
@@ -66,6 +72,44 @@ class Jets:
         return f"<Jets: {len(self)} jets{labels}; fields {', '.join(self.arrays.fields)}>"
 
 
+def check_classes(found: Sequence[str] | None, expected: Sequence[str] | None, where: str, reference: str) -> None:
+    """Raise InputError if jets from ``where`` have other classes than ``reference`` (None: no labels, fine).
+
+    Unnamed classes (``class_0, class_1, ...`` from a bare label index) pass if there are not more of them."""
+    if found is None or expected is None or list(found) == list(expected):
+        return
+    unnamed = all(name == f"class_{k}" for k, name in enumerate(found))
+    if unnamed and len(found) <= len(expected):  # a bare label index (jet_label): taken as the expected classes
+        return
+    hint = "name the classes in the mapping (labels.names)" if unnamed else "the files are of different tasks"
+    raise InputError(f"{where} has different classes ({', '.join(found)}) from {reference} "
+                     f"({', '.join(expected)}): {hint}")
+
+
+def require_classes(jets: Jets, where: str, purpose: str) -> np.ndarray:
+    """Jets per class (int64, one count per name of ``jets.label_names``); InputError naming ``where`` if there
+    are no jets, no labels, a label outside the class list, or a class without jets (``purpose`` says who needs
+    them, e.g. "training")."""
+    if len(jets) == 0:
+        raise InputError(f"{where}: no jets; {purpose} needs jets of every class")
+    labels = jets.labels
+    if labels is None:
+        raise InputError(f"{where}: the jets have no labels; {purpose} needs labelled jets (label branches or a "
+                         f"mapping with labels)")
+    names = list(jets.label_names or [f"class_{k}" for k in range(int(labels.max()) + 1)])
+    outside = (labels < 0) | (labels >= len(names))
+    if outside.any():
+        raise InputError(f"{where}: label {int(labels[outside][0])} of jet {int(np.flatnonzero(outside)[0])} is "
+                         f"not one of the classes 0-{len(names) - 1} ({', '.join(names)})")
+    counts = np.bincount(labels, minlength=len(names))
+    empty = [name for name, n in zip(names, counts, strict=True) if n == 0]
+    if empty:
+        found = ", ".join(f"{n} {name}" for name, n in zip(names, counts, strict=True))
+        raise InputError(f"{where}: no {', '.join(empty)} jets (found {found}); {purpose} needs jets of every "
+                         f"class")
+    return counts
+
+
 def concatenate(collections: Sequence[Jets]) -> Jets:
     """Join Jets collections with the same fields and classes into one."""
     collections = list(collections)
@@ -75,9 +119,7 @@ def concatenate(collections: Sequence[Jets]) -> Jets:
     for other in collections[1:]:
         if other.fields != first.fields:
             raise ValueError(f"cannot concatenate Jets with different fields: {first.fields} vs {other.fields}")
-        if other.label_names != first.label_names:
-            raise ValueError(f"cannot concatenate Jets with different classes: {first.label_names} vs "
-                             f"{other.label_names}")
+        check_classes(other.label_names, first.label_names, "a Jets collection", "the first one")
     summary: dict = {}
     for c in collections:
         for k, v in c.summary.items():

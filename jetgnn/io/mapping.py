@@ -30,12 +30,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Annotated
 
-import yaml
 from pydantic import Field, create_model, model_validator
 
 from jetgnn.errors import InputError
 from jetgnn.io.schema import JET_BRANCHES, LABELS, PARTICLE_BRANCHES
-from jetgnn.utils.config import ConfigModel, ErrorStyle, PositiveInt, validate
+from jetgnn.utils.config import ConfigModel, ErrorStyle, PositiveInt, parse_yaml, read_yaml, validate
 
 _MOMENTUM_FORMS = (("px", "py", "pz", "energy"), ("pt", "eta", "phi", "energy"))
 #: optional particle keys -> jetclass field names
@@ -169,16 +168,11 @@ def jetclass_mapping(available: set[str], origin: str = "<jetclass>") -> BranchM
 def _read_source(source) -> tuple[object, str]:
     """(parsed YAML or dict, origin name) of a mapping given as a file path, a YAML string or a dict."""
     if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
-        origin = os.fspath(source)
-        try:
-            with open(source) as f:
-                return yaml.safe_load(f), origin
-        except yaml.YAMLError as err:
-            raise InputError(f"{origin}: not valid YAML ({err.__class__.__name__})") from None
+        return read_yaml(source, "mapping"), os.fspath(source)
     if isinstance(source, str):
         if source.endswith((".yaml", ".yml")):
             raise InputError(f"mapping file not found: {source}")
-        return yaml.safe_load(source), "<mapping>"
+        return parse_yaml(source, "mapping"), "<mapping>"
     return source, "<mapping>"
 
 

@@ -16,8 +16,8 @@ import numpy as np
 import vector
 
 from jetgnn.errors import InputError
-from jetgnn.io.files import expand_paths, open_tree
-from jetgnn.io.jets import Jets, concatenate
+from jetgnn.io.files import expand_paths, open_tree, read_arrays
+from jetgnn.io.jets import Jets, check_classes, concatenate
 from jetgnn.io.mapping import BranchMapping, jetclass_mapping, load_mapping
 from jetgnn.kinematics import constituent_sum
 from jetgnn.kinematics import mass as kinematics_mass
@@ -124,10 +124,19 @@ def _labels(raw, mapping: BranchMapping, path: str, entry_offset: int) -> np.nda
                              f"exactly one 1 in entry {entry}")
         return onehot.argmax(axis=1)
     if mapping.label_branch:
-        return ak.to_numpy(raw[mapping.label_branch]).astype(np.int64)
-    if mapping.label_expression:
-        return ak.to_numpy(raw[_LABEL_ALIAS]).astype(np.int64)
-    return None
+        labels, source = ak.to_numpy(raw[mapping.label_branch]).astype(np.int64), f"branch {mapping.label_branch!r}"
+    elif mapping.label_expression:
+        labels, source = ak.to_numpy(raw[_LABEL_ALIAS]).astype(np.int64), f"label {mapping.label_expression!r}"
+    else:
+        return None
+    n_classes = len(mapping.label_names) if mapping.label_names else None
+    outside = (labels < 0) | (labels >= n_classes) if n_classes else labels < 0
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        allowed = f"0-{n_classes - 1} ({', '.join(mapping.label_names)})" if n_classes else "0, 1, ..."
+        raise InputError(f"{path}: {source} is {int(labels[first])} in entry {entry_offset + first}, not a class "
+                         f"index {allowed}")
+    return labels
 
 
 @dataclass
@@ -261,10 +270,10 @@ def iter_jets(paths, step_size: int = 100_000, mapping=None, *, tree: str | None
         mapping = load_mapping(mapping)
     for path in expand_paths(paths):
         t, resolved, expressions, aliases = _prepare(path, mapping, tree)
-        offset = 0
-        for raw in t.iterate(expressions, aliases=aliases, step_size=step_size, library="ak"):
-            yield _standardise(raw, resolved, path, offset, on_invalid)
-            offset += len(raw)
+        for start in range(0, t.num_entries, step_size):
+            raw = read_arrays(t, path, expressions, aliases=aliases, entry_start=start,
+                              entry_stop=start + step_size, library="ak")
+            yield _standardise(raw, resolved, path, start, on_invalid)
 
 
 def read_entries(path: str, entry_start: int, entry_stop: int, mapping=None, *, tree: str | None = None,
@@ -273,7 +282,8 @@ def read_entries(path: str, entry_start: int, entry_stop: int, mapping=None, *, 
     _check_policy(on_invalid)
     mapping = load_mapping(mapping) if mapping is not None else None
     t, resolved, expressions, aliases = _prepare(path, mapping, tree)
-    raw = t.arrays(expressions, aliases=aliases, entry_start=entry_start, entry_stop=entry_stop, library="ak")
+    raw = read_arrays(t, path, expressions, aliases=aliases, entry_start=entry_start, entry_stop=entry_stop,
+                      library="ak")
     return _standardise(raw, resolved, path, entry_start, on_invalid)
 
 
@@ -287,8 +297,11 @@ def read_jets(paths, mapping=None, *, tree: str | None = None, on_invalid: str =
     if mapping is not None:
         mapping = load_mapping(mapping)
     chunks = []
+    paths_read: list[str] = []
     for path in expand_paths(paths):
         t, resolved, expressions, aliases = _prepare(path, mapping, tree)
-        raw = t.arrays(expressions, aliases=aliases, entry_stop=entry_stop, library="ak")
+        raw = read_arrays(t, path, expressions, aliases=aliases, entry_stop=entry_stop, library="ak")
         chunks.append(_standardise(raw, resolved, path, 0, on_invalid))
+        paths_read.append(path)
+        check_classes(chunks[-1].label_names, chunks[0].label_names, path, paths_read[0])
     return chunks[0] if len(chunks) == 1 else concatenate(chunks)

@@ -132,8 +132,12 @@ class JetTagger(nn.Module, ABC):
         return (p for p in self.parameters() if id(p) not in head)
 
     def check_batch(self, batch) -> None:
-        if tuple(batch.x_names) != self.spec.x_names:
-            raise InputError(f"batch node features {batch.x_names} differ from the model's {list(self.spec.x_names)}")
+        """InputError if a Batch's node features or globals are not the ones the model was built for."""
+        for what, names, expected in (("node features", batch.x_names, self.spec.x_names),
+                                      ("globals", getattr(batch, "u_names", None), self.spec.u_names)):
+            if names is not None and tuple(names) != tuple(expected):
+                raise InputError(f"batch {what} {list(names)} differ from the model's {list(expected)}; build "
+                                 f"the graphs with the tagger's options (tagger.graph_options)")
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """As ``nn.Module.load_state_dict``, with the ``legacy_keys`` of older checkpoints renamed."""

@@ -11,12 +11,36 @@ from jetgnn.models.base import InputSpec
 from jetgnn.models.linear import LinearJetTagger
 
 
+def _load_failure(err: Exception) -> str:
+    """What torch.load's error means, without its advice to load with ``weights_only=False``."""
+    text = str(err)
+    if "GLOBAL" in text:
+        return "it refers to Python code, which was not loaded and never run"
+    if "Weights only load failed" in text or "Unsupported operand" in text:
+        return "not a PyTorch file, or one holding more than tensors and plain containers; nothing was run"
+    if "zip archive" in text or "central directory" in text or isinstance(err, EOFError):
+        return "truncated or corrupted"
+    return f"{err.__class__.__name__}: {' '.join(text.split())[:100]}"
+
+
 def load_checkpoint(path) -> dict:
-    """A checkpoint file, loaded with ``weights_only=True`` (no pickled code is executed)."""
+    """A checkpoint file, loaded with ``weights_only=True`` (no pickled code is executed).
+
+    Anything that is not a jetgnn checkpoint (garbage, a truncated file, a pickle with code in it) is one
+    InputError naming the file; torch's own advice to retry with ``weights_only=False`` is not passed on, since
+    that would run the file's code.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"checkpoint not found: {path}")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # UnpicklingError, RuntimeError (zip), EOFError, ...
+        raise InputError(f"{path} is not a jetgnn checkpoint ({_load_failure(err)})") from None
+    if not isinstance(ckpt, dict) or not ("state_dict" in ckpt or "linear_state" in ckpt) \
+            or not isinstance(ckpt.get("hyper_parameters"), dict):
+        raise InputError(f"{path} is not a jetgnn checkpoint (no hyper_parameters and weights in it)")
+    return ckpt
 
 
 def model_from_checkpoint(ckpt: dict, prefix: str = "model."):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 
 import torch
 
@@ -68,8 +69,48 @@ def check_parameters(name: str, params: dict, config: bool = False) -> None:
                 isinstance(default, (int, float)) and not isinstance(value, (int, float))) or (
                 isinstance(default, tuple) and not isinstance(value, (list, tuple))):
             raise InputError(f"{prefix}{where} should be like {default!r}, got {value!r}")
-        if isinstance(default, (int, float)) and not isinstance(default, bool) and value < 0:
-            raise InputError(f"{prefix}{where} must not be negative, got {value!r}")
+        problem = _value_problem(key, default, value)
+        if problem:
+            raise InputError(f"{prefix}{where} {problem}, got {value!r}")
+
+
+#: float hyper-parameters that are fractions: dropout in [0, 1), thresholds in (0, 1)
+_FRACTIONS = {"dropout": (0.0, True), "vertex_threshold": (0.0, False)}
+
+
+def _value_problem(key: str, default, value) -> str | None:
+    """What is wrong with a hyper-parameter value of the default's type (None if nothing): floats are finite,
+    integers (sizes, k, heads, layers) and the widths in tuples are positive, fractions lie in [0, 1)."""
+    if isinstance(default, bool) or isinstance(default, str) or default is None:
+        return None
+    if isinstance(default, tuple):
+        leaves = list(_leaves(value))
+        if not leaves or any(isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in leaves):
+            return "must hold positive integer layer widths"
+        return None
+    if isinstance(default, float) and not math.isfinite(value):
+        return "must be a finite number"
+    if key in _FRACTIONS:
+        low, closed = _FRACTIONS[key]
+        interval = f"{'[' if closed else '('}{low:g}, 1)"
+        if value < 0:
+            return f"must not be negative (a fraction in {interval})"
+        if not ((value >= low) if closed else (value > low)) or value >= 1:
+            return f"must lie in {interval}"
+        return None
+    if value < 0:
+        return "must not be negative"
+    if value == 0:
+        return "must be positive"
+    return None
+
+
+def _leaves(value):
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
 
 
 def orthogonal_init(model: torch.nn.Module) -> None:

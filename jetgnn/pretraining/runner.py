@@ -47,7 +47,18 @@ def pretrain(config, out=None, *, data=None, epochs=None, seed=None, resume: boo
     cfg = resolve_config(config, {"data.train": data, "training.epochs": epochs, "training.seed": seed}, overrides,
                          PretrainConfig)
     out = Path(out or Path("runs") / f"jetclr_{cfg.task or 'jets'}")
-    last = start_run(cfg, out, resume)
+    run = start_run(cfg, out, resume)
+    try:
+        return _pretrain(cfg, out, run, progress)
+    except KeyboardInterrupt:
+        raise run.interrupted() from None
+    except BaseException:
+        run.failed()
+        raise
+
+
+def _pretrain(cfg: PretrainConfig, out: Path, run, progress: bool) -> Path:
+    resume, last = run.resume, run.last
     datamodule = ContrastiveDataModule(cfg.data, seed=cfg.training.seed, num_workers=cfg.training.num_workers,
                                        augmentations=cfg.pretraining.augmentations)
     cfg.data.graph.radius = datamodule.graph_options()["radius"]

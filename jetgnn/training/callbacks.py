@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 
 import lightning as L
+import numpy as np
+import torch
 
 from jetgnn.training.history import read_history, write_history
 
@@ -31,6 +33,19 @@ class DatasetEpoch(L.Callback):
         for dataset in _train_datasets(trainer):
             if hasattr(dataset, "set_epoch"):
                 dataset.set_epoch(trainer.current_epoch)
+
+
+class EpochSeed(L.Callback):
+    """Seeds torch's random numbers (dropout, random augmentations on the main process) from (seed, epoch) at the
+    start of every epoch, so that a run resumed from an epoch's checkpoint continues exactly as the uninterrupted
+    run (Lightning's checkpoints do not hold the random state)."""
+
+    def __init__(self, seed: int):
+        self.seed = int(seed)
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        state = np.random.SeedSequence([self.seed, trainer.current_epoch, trainer.global_rank]).generate_state(2)
+        torch.manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
 def _n_jets(batch) -> int:

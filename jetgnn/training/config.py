@@ -11,8 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BeforeValidator, model_validator
+from pydantic import AfterValidator, BeforeValidator, model_validator
 
 from jetgnn.datasets.config import DataConfig
 from jetgnn.errors import InputError
@@ -24,6 +23,8 @@ from jetgnn.utils.config import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    parse_yaml,
+    read_yaml,
 )
 from jetgnn.utils.config import (
     validate as validate_model,
@@ -48,6 +49,35 @@ class ModelSection(ModelConfig):
         if self.freeze_encoder and self.encoder is None:
             raise InputError("config: 'model.freeze_encoder' needs 'model.encoder' (a jetgnn pretrain run directory)")
         return self
+
+
+#: Lightning's precision settings
+PRECISIONS = ("64-true", "32-true", "16-true", "bf16-true", "16-mixed", "bf16-mixed", "transformer-engine",
+              "transformer-engine-float16")
+
+
+def _precision_text(value):
+    """YAML ``precision: 32`` (an int) or Lightning's short names ("32", "bf16") -> the full names."""
+    short = {"64": "64-true", "32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed"}
+    return short.get(str(value), value) if isinstance(value, (int, str)) and not isinstance(value, bool) else value
+
+
+def _known_strategy(value: str) -> str:
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    allowed = ["auto", *StrategyRegistry.available_strategies()]
+    if value not in allowed:
+        raise ValueError(f"unknown strategy {value!r} (allowed: {', '.join(allowed)})")
+    return value
+
+
+def check_hardware(training: TrainingSection) -> None:
+    """A GPU accelerator needs a visible GPU (checked when training starts, not when a GPU run is loaded)."""
+    import torch
+
+    if training.accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise InputError(f"config: 'training.accelerator' is {training.accelerator!r} but no GPU is visible "
+                         f"(torch {torch.__version__}); use cpu or auto")
 
 
 class LossWeights(ConfigModel):
@@ -75,12 +105,12 @@ class TrainingSection(ConfigModel):
     warmup_epochs: NonNegativeInt = 1
     patience: NonNegativeInt = 5
     gradient_clip: NonNegativeFloat = 1.0
-    precision: str = "32-true"
+    precision: Annotated[Literal[PRECISIONS], BeforeValidator(_precision_text)] = "32-true"
     seed: NonNegativeInt = 0
     accelerator: Literal["cpu", "gpu", "cuda", "auto"] = "cpu"
     devices: PositiveInt = 1
     num_nodes: PositiveInt = 1
-    strategy: str = "auto"
+    strategy: Annotated[str, AfterValidator(_known_strategy)] = "auto"
     num_workers: NonNegativeInt = 0
     loss_weights: LossWeights = LossWeights()
 
@@ -110,7 +140,9 @@ def parse_override(text: str) -> tuple[str, object]:
     if "=" not in text:
         raise InputError(f"override {text!r} must look like key=value (e.g. training.epochs=3)")
     key, value = text.split("=", 1)
-    return key.strip(), yaml.safe_load(value)
+    if not key.strip():
+        raise InputError(f"override {text!r} has no key before '=' (e.g. training.epochs=3)")
+    return key.strip(), parse_yaml(value, f"override {text!r}")
 
 
 def apply_overrides(config: dict, overrides: list[str] | dict) -> dict:
@@ -135,12 +167,7 @@ def load_config(source) -> dict:
     if isinstance(source, dict):
         return copy.deepcopy(source)
     path = Path(os.fspath(source))
-    if not path.is_file():
-        raise InputError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise InputError(f"{path}: not valid YAML ({' '.join(str(err).split())[:120]})") from None
+    data = read_yaml(path, "config") or {}
     if not isinstance(data, dict):
         raise InputError(f"{path}: a config must be a mapping of sections")
     return data

@@ -9,6 +9,7 @@ directly and write the same files. Evaluation (metrics.json, plots) is the job o
 from __future__ import annotations
 
 import logging
+import signal
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -21,14 +22,15 @@ from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, Mode
 from lightning.pytorch.loggers import CSVLogger
 
 from jetgnn.datasets.datamodule import JetDataModule
-from jetgnn.errors import InputError
+from jetgnn.errors import InputError, OutputError, RunInterrupted
 from jetgnn.models import InputSpec, build_model
-from jetgnn.training.callbacks import DatasetEpoch, History, JetThroughput
-from jetgnn.training.config import TrainConfig
+from jetgnn.models.checkpoint import load_checkpoint
+from jetgnn.training.callbacks import DatasetEpoch, EpochSeed, History, JetThroughput
+from jetgnn.training.config import TrainConfig, check_hardware
 from jetgnn.training.history import read_history, write_history
 from jetgnn.training.module import TaggerModule
 from jetgnn.training.warm_start import warm_start
-from jetgnn.utils.files import atomic_path, write_yaml
+from jetgnn.utils.files import atomic_path, output_dir, remove_created, write_yaml
 
 
 @dataclass
@@ -55,23 +57,92 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode at the start of training.*")
 
 
-def prepare_run_dir(out: Path, resume: bool) -> Path:
-    """Check ``--resume`` against ``out`` and create ``out/checkpoints``; returns the last.ckpt path."""
+@dataclass
+class RunDirectory:
+    """The run directory of a training call: ``created`` if this call made it, ``before`` the entries it held.
+
+    On a failure before the first finished epoch, :meth:`failed` removes what this call added (nothing is left
+    behind; a resumed run is left as it was); on Ctrl-C, :meth:`interrupted` keeps finished epochs for
+    ``--resume``.
+    """
+
+    path: Path
+    resume: bool
+    created: bool
+    before: frozenset
+
+    @property
+    def last(self) -> Path:
+        return self.path / "checkpoints" / "last.ckpt"
+
+    def discard(self) -> None:
+        if self.created:
+            remove_created(self.path)
+        elif not self.resume:
+            for entry in self.path.iterdir():
+                if entry.name not in self.before:
+                    remove_created(entry) if entry.is_dir() else entry.unlink(missing_ok=True)
+
+    def failed(self) -> None:
+        """After an error: discard the run unless it holds a finished epoch (``--resume`` continues it)."""
+        if not self.last.exists():
+            self.discard()
+
+    def interrupted(self) -> RunInterrupted:
+        """The RunInterrupted to raise after Ctrl-C; a run with no finished epoch is discarded."""
+        if self.last.exists():
+            return RunInterrupted(self.path, True, f"finished epochs are in {self.last}")
+        self.discard()
+        return RunInterrupted(self.path, self.resume, "before the first epoch ended; nothing was kept")
+
+
+def prepare_run_dir(out: Path, resume: bool) -> RunDirectory:
+    """Check ``--resume`` against ``out`` and that ``out`` can be written, and create ``out/checkpoints``."""
+    out = Path(out)
     last = out / "checkpoints" / "last.ckpt"
     if resume and not last.exists():
         raise InputError(f"--resume: no checkpoint to resume from at {last}")
     if not resume and last.exists():
         raise InputError(f"run directory {out} already holds a run: pass --resume to continue it or choose --out")
-    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-    return last
+    before = frozenset(entry.name for entry in out.iterdir()) if out.is_dir() else frozenset()
+    out, created = output_dir(out, "run directory")
+    run = RunDirectory(out, resume, created, before)
+    try:
+        (out / "checkpoints").mkdir(exist_ok=True)
+    except OSError as err:
+        run.discard()
+        raise OutputError(f"cannot write run directory {out}: {err.strerror or err}") from None
+    return run
 
 
-def start_run(cfg: TrainConfig, out: Path, resume: bool) -> Path:
-    """Prepare the run directory, quieten Lightning and seed everything; returns the last.ckpt path."""
-    last = prepare_run_dir(out, resume)
+def start_run(cfg: TrainConfig, out: Path, resume: bool) -> RunDirectory:
+    """Prepare the run directory, quieten Lightning and seed everything."""
+    check_hardware(cfg.training)
+    run = prepare_run_dir(out, resume)
     quiet_lightning()
     L.seed_everything(cfg.training.seed, workers=True, verbose=False)
-    return last
+    return run
+
+
+def check_resumable(last: Path, cfg, label_names, spec: dict | None) -> None:
+    """``--resume`` with a config that builds the checkpoint's model on the same classes and inputs; else one
+    InputError, before anything in the run directory changes."""
+    saved = load_checkpoint(last)["hyper_parameters"]
+    saved_model = saved.get("config", {}).get("model", {})
+    problems = []
+    if saved_model.get("name") != cfg.model.name:
+        problems.append(f"model {saved_model.get('name')!r} (the config asks for {cfg.model.name!r})")
+    elif (saved_model.get("params") or {}) != (cfg.model.to_dict().get("params") or {}):
+        problems.append(f"model.params {saved_model.get('params')} (the config has {cfg.model.to_dict()['params']})")
+    if label_names is not None and list(saved.get("label_names") or []) != list(label_names):
+        problems.append(f"classes {', '.join(saved.get('label_names') or [])} (the data has "
+                        f"{', '.join(label_names)})")
+    if spec is not None and saved.get("spec") is not None and saved["spec"] != spec:
+        problems.append("other input features than the data gives now")
+    if problems:
+        raise InputError(f"--resume: {last} was trained with {'; '.join(problems)}; resume with the run's own "
+                         f"config ({last.parent.parent / 'config.yaml'}) or choose another --out (nothing was "
+                         f"changed)")
 
 
 def make_trainer(cfg: TrainConfig, out: Path, progress: bool, callbacks: list | None = None) -> L.Trainer:
@@ -83,6 +154,7 @@ def make_trainer(cfg: TrainConfig, out: Path, progress: bool, callbacks: list | 
         strategy=tcfg.strategy, precision=tcfg.precision, gradient_clip_val=tcfg.gradient_clip or None,
         callbacks=[
             DatasetEpoch(),
+            EpochSeed(tcfg.seed),
             JetThroughput(),
             History(out / "history.csv"),
             LearningRateMonitor(logging_interval="epoch"),
@@ -104,7 +176,15 @@ def fit(cfg: TrainConfig, out: Path, module: L.LightningModule, data: JetDataMod
     None. ``callbacks`` are added to the run's own."""
     trainer = make_trainer(cfg, out, progress, callbacks)
     t0 = time.perf_counter()
-    trainer.fit(module, datamodule=data, ckpt_path=str(resume_from) if resume_from else None)
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        trainer.fit(module, datamodule=data, ckpt_path=str(resume_from) if resume_from else None)
+    except SystemExit:  # Lightning turns Ctrl-C into a silent sys.exit(1) after its graceful shutdown
+        if trainer.interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        signal.signal(signal.SIGINT, handler)  # Lightning ignores SIGINT after a Ctrl-C
     train_time = time.perf_counter() - t0
     if not trainer.is_global_zero:
         return None
@@ -159,11 +239,13 @@ def fit_tagger(cfg: TrainConfig, out: Path, data: JetDataModule, resume_from: Pa
     history.csv. Returns the fit's timing on DDP rank 0, None on the other ranks."""
     check_track_truth(cfg, data.split.train)
     cfg.data.graph.radius = data.graph_options()["radius"]
+    spec = InputSpec.from_batch(data.example_batch()) if cfg.model.name != "linear" else None
+    if resume_from is not None:
+        check_resumable(resume_from, cfg, data.split.label_names, spec.to_dict() if spec is not None else None)
     write_yaml(out / "config.yaml", cfg.to_dict())
     if cfg.model.name == "linear":
         return _fit_linear(cfg, out, data)
     data.setup()
-    spec = InputSpec.from_batch(data.example_batch())
     model = build_model(cfg.model, spec, len(data.split.label_names))
     if cfg.model.encoder is not None:
         warm_start(model, cfg, spec.to_dict())

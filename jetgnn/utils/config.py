@@ -35,8 +35,8 @@ def _number_from_string(value):
     return value
 
 
-#: a float field that also takes numeric strings
-Float = Annotated[float, BeforeValidator(_number_from_string)]
+#: a finite float field (NaN and inf are errors) that also takes numeric strings
+Float = Annotated[float, BeforeValidator(_number_from_string), Field(allow_inf_nan=False)]
 PositiveFloat = Annotated[Float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[Float, Field(ge=0.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -211,3 +211,40 @@ def describe(model: type[BaseModel], error: dict, style: ErrorStyle = ErrorStyle
     else:
         message = f"{error['msg'][0].lower()}{error['msg'][1:]}, got {value!r}"
     return _join(style.where, f"{key} {message}" if dotted else message)
+
+
+def _yaml_problem(err) -> str:
+    mark = getattr(err, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(err, "problem", None) or err.__class__.__name__
+    return f"{problem}{where}"
+
+
+def parse_yaml(text: str, where: str):
+    """YAML text parsed; a syntax error is one InputError naming ``where`` and the line."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise InputError(f"{where}: not valid YAML ({_yaml_problem(err)})") from None
+
+
+def read_yaml(path, what: str = "config"):
+    """A YAML file parsed; a missing file, a file that is not UTF-8 text and a syntax error are each one
+    InputError naming the file."""
+    import os
+    from pathlib import Path
+
+    path = Path(os.fspath(path))
+    if not path.is_file():
+        raise InputError(f"{what} file not found: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[:err.start].count(b"\n") + 1
+        raise InputError(f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} on line {line}); save the "
+                         f"{what} as UTF-8") from None
+    except OSError as err:
+        raise InputError(f"cannot read {what} file {path}: {err.strerror or err}") from None
+    return parse_yaml(text, str(path))

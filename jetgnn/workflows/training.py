@@ -29,9 +29,19 @@ def train(config, out=None, *, train=None, val=None, epochs=None, seed=None, res
     if cfg.model.encoder is not None:
         cfg = adopt_encoder_config(cfg)
     out = Path(out or Path("runs") / f"{cfg.task or 'jets'}_{cfg.model.name}")
-    last = start_run(cfg, out, resume)
+    run = start_run(cfg, out, resume)
+    try:
+        return _train(cfg, out, run, progress, callbacks)
+    except KeyboardInterrupt:
+        raise run.interrupted() from None
+    except BaseException:
+        run.failed()  # nothing is left behind unless an epoch finished (a resumed run stays as it was)
+        raise
+
+
+def _train(cfg, out: Path, run, progress: bool, callbacks) -> Path:
     data = JetDataModule(cfg.data, seed=cfg.training.seed, num_workers=cfg.training.num_workers)
-    fitted = fit_tagger(cfg, out, data, last if resume else None, progress, callbacks)
+    fitted = fit_tagger(cfg, out, data, run.last if run.resume else None, progress, callbacks)
     if fitted is None:  # DDP ranks other than 0
         return out
     tagger = load_tagger(out)
