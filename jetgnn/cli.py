@@ -56,7 +56,7 @@ def _cmd_train(args) -> int:
     from jetgnn.workflows import train
 
     run_dir = train(args.config, out=args.out, train=args.train, val=args.val, epochs=args.epochs, seed=args.seed,
-                    resume=args.resume, overrides=args.overrides, progress=not args.quiet)
+                    resume=args.resume, overrides=args.overrides, progress=not args.quiet, mapping=args.mapping)
     if int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0:  # DDP: rank 0 reports
         _print_metrics(run_dir / "metrics.json")
     return 0
@@ -118,7 +118,8 @@ def _cmd_export(args) -> int:
     export_onnx(tagger, out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB); inputs {OnnxTagger(out).input_names}")
     if args.check:
-        jets = read_jets(check_files, mapping=tagger.config.data.mapping, entry_stop=args.check_jets)
+        mapping = tagger.config.data.mapping if args.mapping is None else args.mapping
+        jets = read_jets(check_files, mapping=mapping, entry_stop=args.check_jets)
         worst = check_onnx(tagger, out, jets, atol=args.atol)
         n_max = onnx_inputs(tagger, jets)["mask"].shape[1]
         print(f"ONNX Runtime vs PyTorch on {len(jets)} jets (padded to {n_max} particles): "
@@ -131,7 +132,7 @@ def _cmd_evaluate(args) -> int:
 
     from jetgnn.evaluation.evaluate import default_evaluation_dir, evaluate_run
 
-    evaluate_run(args.run_dir, args.data, out=args.out)
+    evaluate_run(args.run_dir, args.data, out=args.out, mapping=args.mapping)
     _print_metrics(Path(args.out or default_evaluation_dir(args.run_dir)) / "metrics.json")
     return 0
 
@@ -139,8 +140,10 @@ def _cmd_evaluate(args) -> int:
 def _cmd_predict(args) -> int:
     from jetgnn.evaluation.predict import predict_to_root
 
-    n = predict_to_root(args.run_dir, args.data, args.out)
-    print(f"wrote scores of {n} jets to {args.out}", file=sys.stderr)
+    report = predict_to_root(args.run_dir, args.data, args.out, mapping=args.mapping)
+    print(f"wrote scores of {report.n_jets} jets ({report.n_entries} entries) to {args.out}", file=sys.stderr)
+    if report.warning():
+        print(f"jetgnn predict: warning: {report.warning()}", file=sys.stderr)
     return 0
 
 
@@ -165,6 +168,14 @@ def _add_run_options(parser, default_out: str, example: str) -> None:
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from checkpoints/last.ckpt")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("overrides", nargs="*", help=f"key=value overrides, e.g. {example}")
+
+
+def _add_mapping_option(parser, default: str, what: str = "the input files") -> None:
+    from jetgnn.io.presets import PRESETS
+
+    parser.add_argument("--mapping", default=None, metavar="NAME_OR_YAML",
+                        help=f"how to read {what}: a preset ({', '.join(PRESETS)}) or a mapping YAML "
+                             f"(default: {default})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -193,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("config", help="YAML config (see configs/)")
     tr.add_argument("--train", nargs="+", default=None, help="training ROOT files or globs (overrides data.train)")
     tr.add_argument("--val", nargs="+", default=None, help="validation files (default: a split of --train)")
+    _add_mapping_option(tr, "data.mapping")
     _add_run_options(tr, "runs/<task>_<model>", "training.lr=3e-4 model.params.k=8")
     tr.set_defaults(func=_cmd_train)
 
@@ -222,12 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", default=None,
                     help="folder for metrics.json and plots (default: RUN_DIR/evaluation; the training "
                          "metrics.json stays)")
+    _add_mapping_option(ev, "the training mapping")
     ev.set_defaults(func=_cmd_evaluate)
 
     pr = sub.add_parser("predict", help="write per-jet scores, kinematics and labels to a ROOT file")
     pr.add_argument("run_dir")
     pr.add_argument("--data", nargs="+", required=True, help="ROOT files or globs")
     pr.add_argument("--out", required=True, help="output .root file")
+    _add_mapping_option(pr, "the training mapping")
     pr.set_defaults(func=_cmd_predict)
 
     ex = sub.add_parser("export", help="export a trained neural tagger to ONNX (dynamic jet and particle axes)")
@@ -238,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="ROOT files: compare ONNX Runtime with PyTorch on their jets (error above --atol)")
     ex.add_argument("--check-jets", type=_positive_int, default=1000, help="jets read for --check (default 1000)")
     ex.add_argument("--atol", type=float, default=1e-5, help="largest allowed difference for --check (1e-5)")
+    _add_mapping_option(ex, "the training mapping", "the --check files")
     ex.set_defaults(func=_cmd_export)
 
     summ = sub.add_parser("summary", help="print a summary table of jetclass ROOT files")

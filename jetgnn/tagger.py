@@ -11,7 +11,7 @@ import torch
 
 from jetgnn.errors import InputError
 from jetgnn.graphs.builder import build_graphs
-from jetgnn.io.jets import Jets
+from jetgnn.io.jets import Jets, within_ranges
 from jetgnn.io.reader import iter_jets
 from jetgnn.models import JetTagger, load_checkpoint, model_from_checkpoint
 from jetgnn.models.base import JetScorer
@@ -106,7 +106,8 @@ class Tagger:
     and ``config`` the resolved training config (:class:`~jetgnn.training.config.TrainConfig`).
     """
 
-    def __init__(self, model, config, label_names: list[str], run_dir: Path | None = None):
+    def __init__(self, model, config, label_names: list[str], run_dir: Path | None = None,
+                 input_ranges: dict | None = None):
         self.config = config if isinstance(config, TrainConfig) else TrainConfig.from_raw(config)
         self.label_names = list(label_names)
         self.run_dir = run_dir
@@ -115,7 +116,14 @@ class Tagger:
         #: build_graphs options of this tagger (the training graph options and the model's node features)
         self.graph_options = getattr(self.scorer, "graph_options", None) or self.config.data.graph.model_dump()
         self.model = model
+        #: {quantity: [0.1%, 99.9%] quantiles} of the training jets (jet_pt, jet_mass, abs_jet_eta, n_particles)
+        self.input_ranges = dict(input_ranges or {})
         self.last_inference_jets_per_s: float | None = None
+
+    def in_training_range(self, jets: Jets) -> np.ndarray:
+        """Per jet: True if its pT, mass, |η| and multiplicity lie inside the training ranges (all True for
+        checkpoints that predate the recorded ranges)."""
+        return within_ranges(jets, self.input_ranges)
 
     def probabilities(self, batch) -> np.ndarray:
         """[n_jets, n_classes] class probabilities of a graph Batch."""
@@ -128,22 +136,24 @@ class Tagger:
     def predict_batch(self, batch) -> np.ndarray:
         return jet_scores([self.probabilities(batch)], len(self.label_names))
 
-    def _map_chunks(self, jets_or_paths, batch_size: int, function) -> list:
+    def _map_chunks(self, jets_or_paths, batch_size: int, function, mapping=None) -> list:
         """``function`` of every non-empty chunk; records ``last_inference_jets_per_s``."""
-        outputs, self.last_inference_jets_per_s = map_jet_chunks(jets_or_paths, batch_size,
-                                                                 self.config.data.mapping, function)
+        mapping = self.config.data.mapping if mapping is None else mapping
+        outputs, self.last_inference_jets_per_s = map_jet_chunks(jets_or_paths, batch_size, mapping, function)
         return outputs
 
-    def predict(self, jets_or_paths, batch_size: int = 1024) -> np.ndarray:
-        """Scores of every jet (Jets, or ROOT paths/globs read with the training mapping)."""
-        return jet_scores(self._map_chunks(jets_or_paths, batch_size, self.predict_proba), len(self.label_names))
+    def predict(self, jets_or_paths, batch_size: int = 1024, mapping=None) -> np.ndarray:
+        """Scores of every jet: Jets, or files/globs read with ``mapping`` (a preset name such as "cms-pfnano", a
+        YAML file or dict; default the training mapping)."""
+        return jet_scores(self._map_chunks(jets_or_paths, batch_size, self.predict_proba, mapping),
+                          len(self.label_names))
 
     @property
     def is_multitask(self) -> bool:
         """True for taggers with per-track outputs (the vertexer): see :meth:`predict_tracks`."""
         return bool(self.scorer.multitask)
 
-    def predict_tracks(self, jets_or_paths, batch_size: int = 1024) -> dict:
+    def predict_tracks(self, jets_or_paths, batch_size: int = 1024, mapping=None) -> dict:
         """Per-jet and per-track predictions of a multitask tagger (the vertexer).
 
         Returns {"jet_probs": [n_jets, n_classes] numpy, "origin": jagged [jets][tracks] predicted origin class
@@ -153,7 +163,7 @@ class Tagger:
         """
         if not self.is_multitask:
             raise InputError(f"{self.config.model.name} has no per-track outputs (train a vertexer)")
-        parts = self._map_chunks(jets_or_paths, batch_size, self.scorer.track_outputs)
+        parts = self._map_chunks(jets_or_paths, batch_size, self.scorer.track_outputs, mapping)
         if not parts:
             raise InputError("no jets to predict")
         out = {key: ak.concatenate([p[key] for p in parts]) for key in ("origin", "vertex", "origin_probs")}
@@ -174,4 +184,4 @@ def load_tagger(run_dir, checkpoint: str = "best") -> Tagger:
     if "pretraining" in hp.get("config", {}):
         raise InputError(f"{run_dir} is a jetgnn pretrain run (an encoder, not a tagger): use it as model.encoder "
                          "in a jetgnn train config")
-    return Tagger(model_from_checkpoint(ckpt), hp["config"], hp["label_names"], run_dir)
+    return Tagger(model_from_checkpoint(ckpt), hp["config"], hp["label_names"], run_dir, hp.get("input_ranges"))

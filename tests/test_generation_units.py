@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from jetgnn.generation.impact import impact_parameters, resolution, smeared_impact_parameters
-from jetgnn.generation.pdg import heavy_flavour, type_flags
+from jetgnn.generation.pdg import heavy_flavour
 from jetgnn.generation.recipes import RECIPES
 from jetgnn.generation.runner import default_chunk_size
 from jetgnn.generation.truth import group_vertices, origin_from_ancestors
+from jetgnn.io.schema import type_flags
 
 
 @pytest.mark.parametrize("pid,flavour", [(521, 5), (-511, 5), (5122, 5), (531, 5), (421, 4), (-411, 4), (4122, 4),

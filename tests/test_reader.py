@@ -176,7 +176,7 @@ def test_nan_raises_or_drops(tmp_path):
 
 @pytest.mark.parametrize("text,match", [
     ("particle: {px: a}", "unknown key 'particle'"),
-    ("particles: {px: a, py: b, pz: c, energy: d, mass: e}", "particles: unknown key 'mass'"),
+    ("particles: {px: a, py: b, pz: c, energy: d, mass: e}", "not also mass"),  # mass is a momentum key now
     ("particles: {px: a, py: b}", "need px, py, pz, energy"),
     ("particles: {px: a, py: b, pz: c, energy: d, pt: e}", "either px/py/pz/energy"),
     ("particles: {px: a, py: b, pz: c, energy: d}\nlabels: {branch: x, expression: y}", "give one of"),

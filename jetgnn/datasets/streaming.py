@@ -13,9 +13,10 @@ import torch
 from jetgnn.datasets.common import EpochDataset, Shard, balanced_subset, batch_slices, check_positive, graph_options
 from jetgnn.graphs.batching import batch_from_dict, batch_to_dict, concat_batches, select_graphs
 from jetgnn.graphs.builder import build_graphs
-from jetgnn.io.files import expand_paths, open_tree
+from jetgnn.io.files import expand_paths
 from jetgnn.io.mapping import load_mapping
 from jetgnn.io.reader import read_entries
+from jetgnn.io.sources import open_source
 from jetgnn.utils.files import atomic_path
 from jetgnn.version import __version__
 
@@ -54,7 +55,8 @@ class StreamingGraphDataset(EpochDataset):
             self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.units = []
         for path in self.paths:
-            n = open_tree(path, self.mapping.tree if self.mapping else None).num_entries
+            n = open_source(path, self.mapping.format if self.mapping else None,
+                            self.mapping.tree if self.mapping else None).num_entries
             self.units += [(path, start, min(start + self.step_size, n)) for start in range(0, n, self.step_size)]
         self.num_jets = sum(stop - start for _, start, stop in self.units)
         self.stats = {"units_read": 0, "units_from_cache": 0}

@@ -64,15 +64,16 @@ def default_evaluation_dir(run_dir) -> Path:
     return Path(run_dir) / "evaluation"
 
 
-def evaluate_run(run_dir, data, out=None) -> dict:
+def evaluate_run(run_dir, data, out=None, mapping=None) -> dict:
     """``jetgnn evaluate``: metrics of a run's best tagger on other data, written to ``out``
-    (default :func:`default_evaluation_dir`; ``out=run_dir`` replaces the training metrics on purpose)."""
+    (default :func:`default_evaluation_dir`; ``out=run_dir`` replaces the training metrics on purpose). ``mapping``
+    reads ``data`` (preset name, YAML, dict; default the training mapping)."""
     out = Path(out) if out is not None else default_evaluation_dir(run_dir)
     tagger = load_tagger(run_dir)
     paths = expand_paths(data)
     out, created = output_dir(out, "evaluation folder")
     try:
-        jets = read_jets(paths, mapping=tagger.config.data.mapping)
+        jets = read_jets(paths, mapping=tagger.config.data.mapping if mapping is None else mapping)
         metrics = evaluate_tagger(tagger, jets, out, where=", ".join(paths))
         write_json(out / "metrics.json", {**metrics, "data": paths})
     except BaseException:

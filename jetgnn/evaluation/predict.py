@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
+import awkward as ak
 import numpy as np
 
 from jetgnn.io.files import expand_paths
 from jetgnn.io.jets import check_classes
-from jetgnn.io.reader import iter_jets
+from jetgnn.io.mapping import load_mapping
+from jetgnn.io.reader import entry_count, event_jet_counts, iter_jets, read_entries
 from jetgnn.io.schema import ORIGIN_CLASSES
-from jetgnn.io.writer import write_jets
+from jetgnn.io.writer import write_jets, write_tree
 from jetgnn.tagger import load_tagger
 from jetgnn.utils.files import output_file
 
@@ -28,29 +32,102 @@ def _track_columns(jets, tracks: dict) -> dict:
     return columns
 
 
-def predict_to_root(run_dir, data, out, step_size: int = 10_000) -> int:
-    """Score every jet of ``data`` with the run's best tagger and write ``out`` (tree ``tree``).
+@dataclass
+class PredictionReport:
+    """What ``jetgnn predict`` wrote: entries (jets, or events of an event-level input), jets scored and how many
+    of them lie outside the tagger's training ranges (``in_training_range`` 0)."""
 
-    Branches: ``score_<class>`` (probability of each class), the CARRIED jet fields present in the input and
-    the one-hot ``label_<class>`` branches when labels exist. For multitask taggers (the vertexer), also jagged
-    per-track branches in the order of the input tracks: ``part_pred_origin`` (predicted origin class, SPEC §2),
-    ``part_score_origin_<class>`` (its probabilities), ``part_pred_vtx`` (reconstructed vertex id: 0 primary
-    group, 1, 2, ... others), next to the truth ``part_origin`` / ``part_vtx_idx`` when the input has them.
-    Tracks beyond the training ``max_particles`` get -1 (and NaN scores). Returns the number of jets written.
+    n_entries: int
+    n_jets: int
+    n_outside: int
+    ranges: dict = dataclasses.field(default_factory=dict)
+
+    def warning(self) -> str | None:
+        if not self.n_outside:
+            return None
+        spans = ", ".join(f"{name} {low:.4g}-{high:.4g}" for name, (low, high) in self.ranges.items())
+        return (f"{self.n_outside} of {self.n_jets} jets lie outside the training ranges (0.1-99.9% quantiles: "
+                f"{spans}); their scores are flagged in_training_range = 0")
+
+
+def predict_to_root(run_dir, data, out, step_size: int = 10_000, mapping=None) -> PredictionReport:
+    """Score every jet of ``data`` with the run's best tagger and write ``out``; returns a PredictionReport.
+
+    Every jet gets ``in_training_range`` (1 if its pT, mass, |η| and multiplicity lie inside the 0.1-99.9%
+    quantiles of the training jets, recorded in the checkpoint).
+
+    ``mapping`` reads ``data`` (preset name, YAML, dict; default the training mapping). Jet-level inputs give one
+    entry per jet (tree ``tree``): ``score_<class>`` (probability of each class), the CARRIED jet fields present
+    in the input and the one-hot ``label_<class>`` branches when labels exist. For multitask taggers (the
+    vertexer), also jagged per-track branches in the order of the input tracks: ``part_pred_origin`` (predicted
+    origin class, SPEC §2), ``part_score_origin_<class>`` (its probabilities), ``part_pred_vtx`` (reconstructed
+    vertex id: 0 primary group, 1, 2, ... others), next to the truth ``part_origin`` / ``part_vtx_idx`` when the
+    input has them. Tracks beyond the training ``max_particles`` get -1 (and NaN scores).
+
+    Event-level inputs (a mapping with ``jets.collection``, e.g. ``cms-pfnano``) give one entry per input event, a
+    friend tree of the input (tree ``Friends``): ``event_index`` and, per jet of the collection ``C`` in its input
+    order, ``C_score_<class>`` (NaN for jets outside ``jets.selection``), ``C_selected`` and ``C_jet_index``, with
+    the counter ``nC``.
     """
     paths = expand_paths(data)
     out = output_file(out, "output file", inputs=paths)
     tagger = load_tagger(run_dir)
     names = tagger.label_names
+    mapping = load_mapping(tagger.config.data.mapping if mapping is None else mapping)
+    counts = {"jets": 0, "outside": 0}
+    if mapping is not None and mapping.event_level:
+        n = write_tree(Path(out), _event_payloads(tagger, paths, mapping, names, step_size, counts), FRIEND_TREE)
+        return PredictionReport(n, counts["jets"], counts["outside"], tagger.input_ranges)
 
     def chunks():
         for path in paths:
-            for jets in iter_jets(path, step_size=step_size, mapping=tagger.config.data.mapping):
+            for jets in iter_jets(path, step_size=step_size, mapping=mapping):
                 check_classes(jets.label_names, names, path, "the tagger's training data")
                 if len(jets):
-                    yield _columns(tagger, jets, names)
+                    columns = _columns(tagger, jets, names)
+                    counts["jets"] += len(jets)
+                    counts["outside"] += int((columns["in_training_range"] == 0).sum())
+                    yield columns
 
-    return write_jets(Path(out), chunks())
+    n = write_jets(Path(out), chunks())
+    return PredictionReport(n, counts["jets"], counts["outside"], tagger.input_ranges)
+
+
+#: tree of ``jetgnn predict`` on event-level inputs (a friend of the input's event tree)
+FRIEND_TREE = "Friends"
+
+
+def _event_payloads(tagger, paths, mapping, names: list[str], step_size: int, counts: dict):
+    """Per-event payloads of every file: scores aligned with the input jet collection."""
+    collection = mapping.jet_collection
+    for path in paths:
+        n_events = entry_count(path, mapping)
+        for start in range(0, n_events, step_size):
+            stop = min(start + step_size, n_events)
+            jets = read_entries(path, start, stop, mapping)
+            check_classes(jets.label_names, names, path, "the tagger's training data")
+            per_event = event_jet_counts(path, mapping, start, stop)
+            total = int(per_event.sum())
+            position = np.zeros(len(per_event), dtype=np.int64)
+            position[1:] = np.cumsum(per_event)[:-1]
+            at = position[ak.to_numpy(jets["event_index"]) - start] + ak.to_numpy(jets["jet_index"])
+            record = {}
+            probs = tagger.predict_proba(jets) if len(jets) else np.zeros((0, len(names)), np.float32)
+            for k, name in enumerate(names):
+                score = np.full(total, np.nan, dtype=np.float32)
+                score[at] = probs[:, k]
+                record[f"score_{name}"] = ak.unflatten(score, per_event)
+            selected = np.zeros(total, dtype=np.int32)
+            selected[at] = 1
+            record["selected"] = ak.unflatten(selected, per_event)
+            inside = np.zeros(total, dtype=np.int32)
+            inside[at] = tagger.in_training_range(jets)
+            record["in_training_range"] = ak.unflatten(inside, per_event)
+            counts["jets"] += len(jets)
+            counts["outside"] += int(len(jets) - inside[at].sum())
+            record["jet_index"] = ak.unflatten((np.arange(total) - np.repeat(position, per_event)).astype(np.int32),
+                                               per_event)
+            yield {"event_index": np.arange(start, stop, dtype=np.int64), collection: ak.zip(record)}
 
 
 def _columns(tagger, jets, names: list[str]) -> dict:
@@ -65,4 +142,5 @@ def _columns(tagger, jets, names: list[str]) -> dict:
     if jets.labels is not None:
         for k, name in enumerate(names):
             columns[f"label_{name}"] = (jets.labels == k).astype(np.int32)
+    columns["in_training_range"] = tagger.in_training_range(jets).astype(np.int32)
     return columns

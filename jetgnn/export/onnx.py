@@ -263,12 +263,13 @@ class OnnxTagger:
         """The model's outputs for padded ``inputs`` (extra keys are ignored)."""
         return self.session.run(None, {name: inputs[name] for name in self.input_names})
 
-    def predict(self, jets_or_paths, batch_size: int = 1024) -> np.ndarray:
-        """Per-jet scores: the signal probability for two classes, else [n_jets, n_classes] probabilities."""
+    def predict(self, jets_or_paths, batch_size: int = 1024, mapping=None) -> np.ndarray:
+        """Per-jet scores: the signal probability for two classes, else [n_jets, n_classes] probabilities.
+        Files are read with ``mapping`` (preset name, YAML, dict; default the training mapping)."""
         def probabilities(chunk):
             batch = build_graphs(chunk, **self.graph_options)
             return self.run(padded_arrays(batch, self.input_names, self.min_particles))[0]
 
-        outputs, self.last_inference_jets_per_s = map_jet_chunks(jets_or_paths, batch_size, self.mapping,
-                                                                 probabilities)
+        outputs, self.last_inference_jets_per_s = map_jet_chunks(
+            jets_or_paths, batch_size, self.mapping if mapping is None else mapping, probabilities)
         return jet_scores(outputs, len(self.label_names))

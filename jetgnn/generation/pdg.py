@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 
 def heavy_flavour(pid: int) -> int:
     """Heaviest quark flavour (5 = b, 4 = c, else 0) contained in a hadron with PDG id ``pid``.
@@ -20,19 +18,3 @@ def heavy_flavour(pid: int) -> int:
     if 4 in digits:
         return 4
     return 0
-
-
-def type_flags(pid: np.ndarray, charge: np.ndarray) -> dict[str, np.ndarray]:
-    """Particle-type flags of the jetclass schema from PDG ids and charges (vectorised, int32 0/1)."""
-    apid = np.abs(pid)
-    is_electron = apid == 11
-    is_muon = apid == 13
-    is_photon = apid == 22
-    charged = charge != 0
-    return {
-        "part_isChargedHadron": (charged & ~is_electron & ~is_muon).astype(np.int32),
-        "part_isNeutralHadron": (~charged & ~is_photon).astype(np.int32),
-        "part_isPhoton": is_photon.astype(np.int32),
-        "part_isElectron": is_electron.astype(np.int32),
-        "part_isMuon": is_muon.astype(np.int32),
-    }

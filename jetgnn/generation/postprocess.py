@@ -7,11 +7,10 @@ import numpy as np
 import vector
 
 from jetgnn.generation.impact import smeared_impact_parameters
-from jetgnn.generation.pdg import type_flags
 from jetgnn.generation.recipes import Recipe
 from jetgnn.generation.selection import JetSink
 from jetgnn.generation.substructure import jet_substructure
-from jetgnn.io.schema import JET_BRANCHES, PARTICLE_BRANCHES
+from jetgnn.io.schema import JET_BRANCHES, PARTICLE_BRANCHES, type_flags
 from jetgnn.kinematics import delta_phi
 
 

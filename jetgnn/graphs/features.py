@@ -73,8 +73,10 @@ def check_node_features(names, fields) -> list[str]:
         missing = [field for field in FEATURE_FIELDS.get(name, ()) if field not in fields]
         if missing:
             present = sorted(f for f in fields if f.startswith("part_"))
+            keys = ", ".join(f"particles.{field[len('part_'):]}" for field in missing)
             raise InputError(f"the jets lack {', '.join(missing)}, which node feature {name!r} is computed from "
-                             f"(the tagger was trained with it; particle fields here: {', '.join(present)})")
+                             f"(the tagger was trained with it; a mapping supplies it as {keys}; particle fields "
+                             f"here: {', '.join(present)})")
     return list(names)
 
 

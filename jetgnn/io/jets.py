@@ -125,3 +125,25 @@ def concatenate(collections: Sequence[Jets]) -> Jets:
         for k, v in c.summary.items():
             summary[k] = summary.get(k, 0) + v
     return Jets(ak.concatenate([c.arrays for c in collections]), first.label_names, summary)
+
+
+#: per-jet quantities whose training range a tagger records, and how to get them from Jets
+RANGE_FIELDS = {"jet_pt": lambda j: ak.to_numpy(j["jet_pt"]), "jet_mass": lambda j: ak.to_numpy(j["jet_mass"]),
+                "abs_jet_eta": lambda j: np.abs(ak.to_numpy(j["jet_eta"])), "n_particles": lambda j: j.n_particles}
+#: the quantiles of the recorded ranges (0.1% and 99.9%)
+RANGE_QUANTILES = (0.001, 0.999)
+
+
+def training_ranges(jets: Jets) -> dict[str, list[float]]:
+    """{quantity: [0.1% quantile, 99.9% quantile]} of the RANGE_FIELDS over ``jets`` (GeV for pT and mass)."""
+    return {name: [float(v) for v in np.quantile(get(jets).astype(np.float64), RANGE_QUANTILES)]
+            for name, get in RANGE_FIELDS.items()} if len(jets) else {}
+
+
+def within_ranges(jets: Jets, ranges: dict[str, list[float]]) -> np.ndarray:
+    """Per jet: True if every recorded quantity lies inside its training range (no ranges: all True)."""
+    inside = np.ones(len(jets), dtype=bool)
+    for name, (low, high) in (ranges or {}).items():
+        value = RANGE_FIELDS[name](jets)
+        inside &= (value >= low) & (value <= high)
+    return inside

@@ -1,42 +1,64 @@
-"""Branch mappings: how the branches of any flat or jagged ntuple map onto the jetclass fields.
+"""Branch mappings: how the columns of any file map onto the jetclass fields, without code.
 
-The jetclass schema (SPEC §2) needs no mapping. Any other ntuple is described by a small YAML file::
+The jetclass schema (SPEC §2) needs no mapping; shipped presets (:mod:`jetgnn.io.presets`: ``cms-pfnano``,
+``toptagging-h5``, ...) are selected by name; anything else is a small YAML file. Every value is a column name or an
+expression over column names (:mod:`jetgnn.io.expressions`: units, sentinels, functions)::
 
-    tree: Events                 # TTree name (default: "tree", or the file's only TTree)
-    particles:                   # one of the two momentum forms:
-      px: pfc_px                 #   px / py / pz / energy   (GeV)
-      py: pfc_py                 #   pt / eta / phi / energy (GeV, radians)
-      pz: pfc_pz
-      energy: pfc_e
-      charge: pfc_q              # optional: charge, pid, the part_is* flags, d0val, d0err, dzval, dzerr,
-      pid: pfc_pdgid             #           vtx_idx, origin
+    format: root                 # root (TTree or RNTuple), hdf5, parquet, npz (default: from the extension)
+    tree: Events                 # TTree / RNTuple name, or the HDF5 group (default: "tree" or the only one)
+    particles:                   # one momentum form: px/py/pz/energy, px/py/pz/mass, pt/eta/phi/energy,
+      pt: pfc_pt                 #   pt/eta/phi/mass or pt/rapidity/phi/mass (GeV, radians)
+      eta: pfc_eta
+      phi: pfc_phi
+      mass: pfc_m
+      charge: pfc_q              # optional: charge, pid (charge and type flags follow from it), the part_is*
+      d0val: pfc_d0 * 10         #   flags, d0val, d0err, dzval, dzerr (mm), vtx_idx, origin; weight (PUPPI)
+    # particles: [{...}, {...}]  # several collections, concatenated per event in order
     jets:                        # optional; jet pt/eta/phi/energy/mass absent here are computed from
       mass: fatjet_m             #   the constituents with `vector`
-      extra: {sdmass: fatjet_msd, tau21: fatjet_tau21}   # carried as jet_<name> (e.g. jet_sdmass)
+      extra: {sdmass: fatjet_msd, tau21: fatjet_tau2 / fatjet_tau1}   # carried as jet_<name>
+      collection: FatJet         # event-level files: jets per event, one jet per entry (event_index, jet_index)
+      selection: FatJet_pt > 200 #   and which of them to keep
+    links:                       # event-level files: how constituents attach to jets (one of)
+      jet_index: FatJetPFCands_jetIdx            # a link table per event
+      particle_index: FatJetPFCands_pFCandsIdx
+      # particle_lists: ...      # per jet, a list of particle indices
+      # begin: ..., end: ..., index: ...          # per jet, a range (into a relation collection)
     labels:                      # exactly one of one_hot / branch / expression
-      one_hot: [is_qcd, is_top]  #   one-hot integer/bool branches, in class order
-      # branch: label            #   one integer branch holding the class index
-      # expression: "pdg == 6"   #   an uproot expression (Python syntax over branch names), cast to int
+      one_hot: [is_qcd, is_top]  #   one-hot integer/bool columns, in class order
+      # branch: label            #   one integer column holding the class index (or a code, with values)
+      # expression: "pdg == 6"   #   an expression, cast to int
+      # values: [0, 4, 5]        #   the codes of the classes, in class order (e.g. hadron flavour)
       names: [QCD, Tbqq]         # optional class names
     max_particles: 200           # only for flat per-particle columns named with {i}, e.g. px: "PX_{i}"
 
-Flat per-particle columns (the Top Tagging reference layout ``PX_0 ... PX_199``, zero-padded) are given
-with an ``{i}`` placeholder and ``max_particles``; padded entries (energy 0) are dropped.
+Flat per-particle columns (the Top Tagging reference layout ``PX_0 ... PX_199``) and zero-padded per-particle
+matrices (``X[:, :, 0]`` of an npz or HDF5 dataset) become jagged lists; padded entries (every momentum
+component 0) are dropped.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, create_model, model_validator
 
 from jetgnn.errors import InputError
+from jetgnn.io.presets import PRESETS
 from jetgnn.io.schema import JET_BRANCHES, LABELS, PARTICLE_BRANCHES
 from jetgnn.utils.config import ConfigModel, ErrorStyle, PositiveInt, parse_yaml, read_yaml, validate
 
-_MOMENTUM_FORMS = (("px", "py", "pz", "energy"), ("pt", "eta", "phi", "energy"))
+#: the momentum forms a particle collection may use (GeV, radians); "rapidity" is y, not η (EnergyFlow)
+MOMENTUM_FORMS: dict[str, tuple[str, ...]] = {
+    "px_py_pz_energy": ("px", "py", "pz", "energy"),
+    "px_py_pz_mass": ("px", "py", "pz", "mass"),
+    "pt_eta_phi_energy": ("pt", "eta", "phi", "energy"),
+    "pt_eta_phi_mass": ("pt", "eta", "phi", "mass"),
+    "pt_rapidity_phi_mass": ("pt", "rapidity", "phi", "mass"),
+}
+_MOMENTUM_KEYS = ("px", "py", "pz", "pt", "eta", "rapidity", "phi", "energy", "mass")
 #: optional particle keys -> jetclass field names
 OPTIONAL_PARTICLE_FIELDS = {
     name[len("part_"):]: name
@@ -44,29 +66,86 @@ OPTIONAL_PARTICLE_FIELDS = {
     if name not in ("part_px", "part_py", "part_pz", "part_energy", "part_deta", "part_dphi")
 }
 
-Branch = Annotated[str, Field(min_length=1)]
+#: a column name or an expression over column names (jetgnn.io.expressions)
+Expression = Annotated[str, Field(min_length=1)]
+Branch = Expression
 
-#: ``particles:`` section: momentum keys, relative coordinates and every optional jetclass particle field
+#: ``particles:`` section: momentum keys, relative coordinates, a per-particle weight (PUPPI) and every optional
+#: jetclass particle field
 _ParticlesSection = create_model(
     "ParticlesSection", __base__=ConfigModel,
-    **{key: (Branch | None, None) for key in ("px", "py", "pz", "pt", "eta", "phi", "energy", "deta", "dphi",
-                                              *OPTIONAL_PARTICLE_FIELDS)})
+    **{key: (Expression | None, None) for key in (*_MOMENTUM_KEYS, "deta", "dphi", "weight",
+                                                  *OPTIONAL_PARTICLE_FIELDS)})
+
+
+def momentum_form(section) -> str:
+    """The momentum form of a particles section (ValueError naming what is missing or mixed)."""
+    given = {k for k in _MOMENTUM_KEYS if getattr(section, k) is not None}
+    for name, form in MOMENTUM_FORMS.items():
+        if set(form) == given:
+            return name
+    complete = [form for form in MOMENTUM_FORMS.values() if set(form) <= given]
+    if complete:
+        extra = sorted(given - set(complete[0]))
+        raise ValueError(f"particles: give either {' or '.join('/'.join(f) for f in MOMENTUM_FORMS.values())}, "
+                         f"not also {', '.join(extra)}")
+    forms = " or ".join(", ".join(form) for form in MOMENTUM_FORMS.values())
+    raise ValueError(f"particles: need {forms} (got {', '.join(sorted(given)) or 'nothing'})")
 
 
 class _JetsSection(ConfigModel):
-    pt: Branch | None = None
-    eta: Branch | None = None
-    phi: Branch | None = None
-    energy: Branch | None = None
-    mass: Branch | None = None
-    nparticles: Branch | None = None
-    extra: dict[str, Branch] = {}
+    collection: str | None = None
+    pt: Expression | None = None
+    eta: Expression | None = None
+    phi: Expression | None = None
+    energy: Expression | None = None
+    mass: Expression | None = None
+    nparticles: Expression | None = None
+    extra: dict[str, Expression] = {}
+    selection: Expression | None = None
+
+
+class _LinksSection(ConfigModel):
+    """How constituents belong to jets in an event-level file (one of three ways):
+
+    jet_index + particle_index : a link table per event (CMS PFNano ``FatJetPFCands_jetIdx`` /
+        ``FatJetPFCands_pFCandsIdx``); particle_lists : per jet, the indices of its particles (ATLAS ElementLink
+        indices); begin + end (+ index) : per jet, a range into the particles or, with ``index``, into a relation
+        collection that holds the particle indices (EDM4hep ``particles_begin`` / ``particles_end`` and the
+        ``_<Jet>_particles.index`` relation).
+    """
+
+    jet_index: Expression | None = None
+    particle_index: Expression | None = None
+    particle_lists: Expression | None = None
+    begin: Expression | None = None
+    end: Expression | None = None
+    index: Expression | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        kinds = {"table": self.jet_index is not None or self.particle_index is not None,
+                 "lists": self.particle_lists is not None,
+                 "ranges": self.begin is not None or self.end is not None or self.index is not None}
+        given = [k for k, v in kinds.items() if v]
+        if len(given) != 1:
+            raise ValueError("links: give jet_index + particle_index, or particle_lists, or begin + end (+ index)")
+        if given == ["table"] and (self.jet_index is None or self.particle_index is None):
+            raise ValueError("links: jet_index and particle_index go together")
+        if given == ["ranges"] and (self.begin is None or self.end is None):
+            raise ValueError("links: begin and end go together")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "table" if self.jet_index is not None else "lists" if self.particle_lists is not None else "ranges"
 
 
 class _LabelsSection(ConfigModel):
-    one_hot: Annotated[list[Branch], Field(min_length=2)] | None = None
-    branch: Branch | None = None
-    expression: Branch | None = None
+    one_hot: Annotated[list[Expression], Field(min_length=2)] | None = None
+    branch: Expression | None = None
+    expression: Expression | None = None
+    values: Annotated[list[int], Field(min_length=2)] | None = None
     names: list[str] | None = None
 
     @model_validator(mode="after")
@@ -76,69 +155,106 @@ class _LabelsSection(ConfigModel):
             raise ValueError(f"give one of one_hot, branch, expression (got {', '.join(given)})")
         if self.names is not None and self.one_hot is not None and len(self.names) != len(self.one_hot):
             raise ValueError(f"names has {len(self.names)} names for {len(self.one_hot)} one_hot branches")
+        if self.values is not None and self.names is not None and len(self.values) != len(self.names):
+            raise ValueError(f"names has {len(self.names)} names for {len(self.values)} values")
+        if self.values is not None and self.one_hot is not None:
+            raise ValueError("values go with branch or expression, not one_hot")
         return self
 
 
 class _MappingFile(ConfigModel):
     """The YAML schema of a branch mapping (module docstring)."""
 
+    format: Literal["root", "hdf5", "parquet", "npz"] | None = None
+    version: str | None = None
+    description: str | None = None
     tree: Branch | None = None
-    particles: _ParticlesSection
+    particles: _ParticlesSection | Annotated[list[_ParticlesSection], Field(min_length=1)]
     jets: _JetsSection = _JetsSection()
+    links: _LinksSection | None = None
     labels: _LabelsSection = _LabelsSection()
     max_particles: PositiveInt | None = None
 
     @model_validator(mode="after")
     def _momenta(self):
-        given = {k for k, v in self.particles if v is not None}
-        for form in _MOMENTUM_FORMS:
-            if set(form) <= given:
-                mixed = sorted((set(_MOMENTUM_FORMS[0]) | set(_MOMENTUM_FORMS[1])) - set(form) & given)
-                if mixed:
-                    raise ValueError(f"particles: give either px/py/pz/energy or pt/eta/phi/energy, not also "
-                                     f"{', '.join(mixed)}")
-                break
-        else:
-            raise ValueError(f"particles: need px, py, pz, energy or pt, eta, phi, energy "
-                             f"(got {', '.join(sorted(given)) or 'nothing'})")
-        if any("{i}" in v for _, v in self.particles if v) and self.max_particles is None:
+        sections = self.particles if isinstance(self.particles, list) else [self.particles]
+        for section in sections:
+            momentum_form(section)
+        if any("{i}" in v for section in sections for _, v in section if v) and self.max_particles is None:
             raise ValueError("particle branches with {i} need max_particles")
+        if self.links is not None and self.jets.collection is None:
+            raise ValueError("links need jets.collection (the jet collection of an event-level file)")
+        if self.jets.selection is not None and self.jets.collection is None:
+            raise ValueError("jets.selection needs jets.collection (selecting jets of an event-level file)")
         return self
 
 
 @dataclass
+class ParticleCollection:
+    """One particle collection: jetclass key -> expression, and its momentum form (MOMENTUM_FORMS)."""
+
+    fields: dict[str, str]
+    momentum: str
+
+
+@dataclass
 class BranchMapping:
-    """Where each jetclass field comes from. ``particles``/``jets`` map field name -> branch name."""
+    """Where each jetclass field comes from: expressions over the input's columns (:mod:`jetgnn.io.expressions`).
+
+    ``particles`` is the first (usually only) particle collection's fields, ``collections`` all of them
+    (concatenated per event in order); ``jet_collection`` marks an event-level input (jets per event, flattened
+    to one jet per entry with ``event_index`` / ``jet_index`` kept), ``links`` how its constituents attach.
+    """
 
     tree: str | None = None
-    momentum: str = "cartesian"  # or "cylindrical" (pt/eta/phi/energy)
+    momentum: str = "px_py_pz_energy"
     particles: dict[str, str] = field(default_factory=dict)
     jets: dict[str, str] = field(default_factory=dict)
     jet_extra: dict[str, str] = field(default_factory=dict)
     label_one_hot: list[str] | None = None
     label_branch: str | None = None
     label_expression: str | None = None
+    label_values: list[int] | None = None
     label_names: list[str] | None = None
     max_particles: int | None = None
     origin: str = "<jetclass>"
+    format: str | None = None
+    collections: list[ParticleCollection] = field(default_factory=list)
+    jet_collection: str | None = None
+    selection: str | None = None
+    links: _LinksSection | None = None
+    version: str | None = None
+
+    def __post_init__(self):
+        if not self.collections:
+            self.collections = [ParticleCollection(dict(self.particles), self.momentum)]
 
     @property
     def flat_columns(self) -> bool:
-        return any("{i}" in b for b in self.particles.values())
+        return any("{i}" in b for c in self.collections for b in c.fields.values())
+
+    @property
+    def event_level(self) -> bool:
+        return self.jet_collection is not None
 
     @classmethod
     def from_file(cls, spec: _MappingFile, origin: str) -> BranchMapping:
         """The resolved mapping of a validated mapping file."""
-        particles = {k: v for k, v in spec.particles if v is not None}
+        sections = spec.particles if isinstance(spec.particles, list) else [spec.particles]
+        collections = [ParticleCollection({k: v for k, v in s if v is not None}, momentum_form(s)) for s in sections]
         labels = spec.labels
         names = labels.names
         if names is None and labels.one_hot is not None:
             names = [b[len("label_"):] if b.startswith("label_") else b for b in labels.one_hot]
-        return cls(tree=spec.tree, momentum="cartesian" if "px" in particles else "cylindrical",
-                   particles=particles, jets={k: v for k, v in spec.jets if v is not None and k != "extra"},
-                   jet_extra=dict(spec.jets.extra), label_one_hot=labels.one_hot, label_branch=labels.branch,
-                   label_expression=labels.expression, label_names=names, max_particles=spec.max_particles,
-                   origin=origin)
+        if names is None and labels.values is not None:
+            names = [f"class_{v}" for v in labels.values]
+        jets = {k: v for k, v in spec.jets if v is not None and k not in ("extra", "collection", "selection")}
+        return cls(tree=spec.tree, momentum=collections[0].momentum, particles=dict(collections[0].fields),
+                   jets=jets, jet_extra=dict(spec.jets.extra), label_one_hot=labels.one_hot,
+                   label_branch=labels.branch, label_expression=labels.expression, label_values=labels.values,
+                   label_names=names, max_particles=spec.max_particles, origin=origin, format=spec.format,
+                   collections=collections, jet_collection=spec.jets.collection, selection=spec.jets.selection,
+                   links=spec.links, version=spec.version)
 
 
 def jetclass_mapping(available: set[str], origin: str = "<jetclass>") -> BranchMapping:
@@ -153,7 +269,7 @@ def jetclass_mapping(available: set[str], origin: str = "<jetclass>") -> BranchM
              if name.startswith("jet_") and name[len("jet_"):] not in jets and name != "jet_label"
              and name in available}
     extra.update({name: name for name in JET_BRANCHES if name.startswith("aux_") and name in available})
-    mapping = BranchMapping(particles=particles, jets=jets, jet_extra=extra, origin=origin)
+    mapping = BranchMapping(particles=particles, jets=jets, jet_extra=extra, origin=origin, format="root")
     for names in LABELS.values():
         one_hot = [f"label_{n}" for n in names]
         if all(b in available for b in one_hot):
@@ -176,10 +292,19 @@ def _read_source(source) -> tuple[object, str]:
     return source, "<mapping>"
 
 
-def load_mapping(source) -> BranchMapping:
-    """A BranchMapping from a YAML file path, a YAML string or a dict; validates every key."""
-    if isinstance(source, BranchMapping):
+def load_mapping(source) -> BranchMapping | None:
+    """A BranchMapping from a preset name (:data:`~jetgnn.io.presets.PRESETS`), a YAML file path, a YAML string
+    or a dict; validates every key. None and ``"jetclass"`` give None (the jetclass schema, read without one)."""
+    if source is None or isinstance(source, BranchMapping):  # None: the jetclass schema
         return source
-    data, origin = _read_source(source)
+    if isinstance(source, str) and source in PRESETS:
+        if PRESETS[source] is None:
+            return None
+        data, origin = read_yaml(PRESETS[source], "mapping"), f"preset {source}"
+    elif isinstance(source, str) and "\n" not in source and ":" not in source and not os.path.exists(source) \
+            and not source.endswith((".yaml", ".yml")):
+        raise InputError(f"unknown mapping {source!r}: give a preset ({', '.join(PRESETS)}) or a YAML file")
+    else:
+        data, origin = _read_source(source)
     spec = validate(_MappingFile, data, ErrorStyle(where=origin, quote=False, sections=True))
     return BranchMapping.from_file(spec, origin)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+import numpy as np
+
 TREE_NAME = "tree"
 
 #: Jagged per-particle branches and their numpy dtypes.
@@ -83,3 +85,44 @@ def origin_label(code: int) -> str:
 def label_branches(task: str) -> list[str]:
     """One-hot label branch names of a task, e.g. ``['label_QCD', 'label_Tbqq']``."""
     return [f"label_{name}" for name in LABELS[task]]
+
+
+def type_flags(pid, charge) -> dict[str, np.ndarray]:
+    """Particle-type flags of the jetclass schema from PDG ids and charges (vectorised, int32 0/1): electrons,
+    muons and photons by id, other charged particles are charged hadrons, other neutral ones neutral hadrons."""
+    apid = np.abs(pid)
+    is_electron = apid == 11
+    is_muon = apid == 13
+    is_photon = apid == 22
+    charged = charge != 0
+    return {
+        "part_isChargedHadron": (charged & ~is_electron & ~is_muon).astype(np.int32),
+        "part_isNeutralHadron": (~charged & ~is_photon).astype(np.int32),
+        "part_isPhoton": is_photon.astype(np.int32),
+        "part_isElectron": is_electron.astype(np.int32),
+        "part_isMuon": is_muon.astype(np.int32),
+    }
+
+
+#: (charge, mass / GeV) of the stable particles that end up in jets, by |PDG id| (charge of the particle, not
+#: of its antiparticle); PDG 2024 masses
+PDG_PARTICLES: dict[int, tuple[int, float]] = {
+    11: (-1, 0.000511), 13: (-1, 0.10566), 22: (0, 0.0), 211: (1, 0.13957), 321: (1, 0.49368),
+    130: (0, 0.49761), 310: (0, 0.49761), 2212: (1, 0.93827), 2112: (0, 0.93957), 3122: (0, 1.11568),
+    3222: (1, 1.18937), 3112: (-1, 1.19745), 3212: (0, 1.19264), 3312: (-1, 1.32171), 3322: (0, 1.31486),
+    3334: (-1, 1.67245), 12: (0, 0.0),
+    14: (0, 0.0), 16: (0, 0.0),
+}
+
+
+def pid_charge_mass(pid) -> tuple[np.ndarray, np.ndarray]:
+    """(charge, mass / GeV) per PDG id (numpy, vectorised; antiparticles flip the charge; unknown ids: 0, 0)."""
+    pid = np.asarray(pid).astype(np.int64)
+    keys = np.array(sorted(PDG_PARTICLES), dtype=np.int64)
+    charges = np.array([PDG_PARTICLES[k][0] for k in keys], dtype=np.int32)
+    masses = np.array([PDG_PARTICLES[k][1] for k in keys], dtype=np.float64)
+    apid = np.abs(pid)
+    pos = np.clip(np.searchsorted(keys, apid), 0, len(keys) - 1)
+    known = keys[pos] == apid
+    charge = np.where(known, charges[pos] * np.sign(pid), 0).astype(np.int32)
+    return charge, np.where(known, masses[pos], 0.0)

@@ -51,15 +51,22 @@ def write_jets(
         (awkward, one list per jet); all other values are flat numpy arrays of length n_jets.
     Returns the number of jets written. A classic TTree (``mktree`` + ``extend``) is written, as SPEC §2 asks.
     """
+    return write_tree(path, (_tree_payload(chunk) for chunk in chunks), TREE_NAME, compression)
+
+
+def write_tree(path, payloads: Iterable[Mapping[str, object]], tree_name: str = TREE_NAME,
+               compression=DEFAULT_COMPRESSION) -> int:
+    """Write chunks of a classic TTree atomically: flat numpy branches, and awkward records of jagged fields
+    (``{"FatJet": ak.zip({"score_b": ...})}`` gives ``FatJet_score_b`` with the counter ``nFatJet``, as NanoAOD
+    names them). Returns the number of entries written."""
     path = output_file(path)
     n_written = 0
     with atomic_path(path) as tmp_name, uproot.recreate(tmp_name, compression=compression) as fout:
         tree = None
-        for chunk in chunks:
-            payload = _tree_payload(chunk)
+        for payload in payloads:
             if tree is None:
                 types = {name: _branch_type(values) for name, values in payload.items()}
-                tree = fout.mktree(TREE_NAME, types)
+                tree = fout.mktree(tree_name, types)
             tree.extend(payload)
             n_written += len(next(iter(payload.values())))
         if tree is None:

@@ -62,13 +62,14 @@ class TaggerModule(L.LightningModule):
     """Training of one tagger: ``model`` (a built :class:`~jetgnn.models.JetTagger`) is injected; the module
     adds cross-entropy (or the vertexer's multitask loss), the validation AUC of the last class against the others
     (torchmetrics, computed over the jets of all DDP ranks) and the optimiser. The resolved config, the input
-    spec and the class names are saved in every checkpoint, so that the model can be rebuilt from it."""
+    spec, the class names and the training ranges of the jets (``input_ranges``) are saved in every checkpoint,
+    so that the model can be rebuilt from it and inputs outside the training ranges flagged."""
 
     def __init__(self, model: JetTagger, config: TrainConfig, spec: dict, label_names: list[str],
-                 steps_per_epoch: int):
+                 steps_per_epoch: int, input_ranges: dict | None = None):
         super().__init__()
         self.save_hyperparameters({"config": config.to_dict(), "spec": spec, "label_names": list(label_names),
-                                   "steps_per_epoch": steps_per_epoch})
+                                   "steps_per_epoch": steps_per_epoch, "input_ranges": input_ranges or {}})
         self.model = model
         self.cfg = config
         self.val_auc = BinaryAUROC()

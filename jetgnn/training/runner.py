@@ -23,6 +23,7 @@ from lightning.pytorch.loggers import CSVLogger
 
 from jetgnn.datasets.datamodule import JetDataModule
 from jetgnn.errors import InputError, OutputError, RunInterrupted
+from jetgnn.io.jets import training_ranges
 from jetgnn.models import InputSpec, build_model
 from jetgnn.models.checkpoint import load_checkpoint
 from jetgnn.training.callbacks import DatasetEpoch, EpochSeed, History, JetThroughput
@@ -214,7 +215,8 @@ def _fit_linear(cfg: TrainConfig, out: Path, data: JetDataModule) -> FitResult:
     model = build_model(cfg.model).fit(split.train)
     train_time = time.perf_counter() - t0
     label_names = split.label_names
-    state = {"hyper_parameters": {"config": cfg.to_dict(), "label_names": label_names, "spec": None},
+    state = {"hyper_parameters": {"config": cfg.to_dict(), "label_names": label_names, "spec": None,
+                                  "input_ranges": training_ranges(split.train)},
              "linear_state": model.state_dict()}
     for name in ("best", "last"):
         with atomic_path(out / "checkpoints" / f"{name}.ckpt", suffix=".ckpt") as tmp:
@@ -249,5 +251,6 @@ def fit_tagger(cfg: TrainConfig, out: Path, data: JetDataModule, resume_from: Pa
     model = build_model(cfg.model, spec, len(data.split.label_names))
     if cfg.model.encoder is not None:
         warm_start(model, cfg, spec.to_dict())
-    module = TaggerModule(model, cfg, spec.to_dict(), data.split.label_names, steps_per_epoch=len(data.train_set))
+    module = TaggerModule(model, cfg, spec.to_dict(), data.split.label_names, steps_per_epoch=len(data.train_set),
+                          input_ranges=training_ranges(data.split.train))
     return fit(cfg, out, module, data, resume_from, progress, callbacks)

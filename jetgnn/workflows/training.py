@@ -15,17 +15,18 @@ from jetgnn.utils.files import write_json
 
 
 def train(config, out=None, *, train=None, val=None, epochs=None, seed=None, resume: bool = False,
-          overrides=None, progress: bool = True, callbacks: list | None = None) -> Path:
+          overrides=None, progress: bool = True, callbacks: list | None = None, mapping=None) -> Path:
     """Train a tagger; returns the run directory (config.yaml, checkpoints/, history.csv, metrics.json, plots).
 
     config : YAML path, dict or TrainConfig; train / val : ROOT files or globs overriding ``data.train`` /
     ``data.val``; overrides : ``["training.lr=3e-4", ...]`` or a dict of dotted keys; resume : continue from
     ``checkpoints/last.ckpt`` of ``out`` without losing finished epochs. With ``model.encoder`` (a
     ``jetgnn pretrain`` run), the model starts from that encoder (and keeps it fixed with
-    ``model.freeze_encoder``). callbacks : extra Lightning callbacks for the fit.
+    ``model.freeze_encoder``). callbacks : extra Lightning callbacks for the fit. mapping : how to read the files
+    (preset name such as "cms-pfnano", mapping YAML or dict; overrides ``data.mapping``).
     """
     cfg = resolve_config(config, {"data.train": train, "data.val": val, "training.epochs": epochs,
-                                  "training.seed": seed}, overrides)
+                                  "training.seed": seed, "data.mapping": mapping}, overrides)
     if cfg.model.encoder is not None:
         cfg = adopt_encoder_config(cfg)
     out = Path(out or Path("runs") / f"{cfg.task or 'jets'}_{cfg.model.name}")
