@@ -5,9 +5,9 @@
 The bundled top sample (jetclass ROOT, jagged branches) is written in every other layout with the writers of
 tests/data/make_format_samples.py: CMS PFNano (event-level, two AK8 jets per event, a link table and PUPPI
 weights), the Top Tagging reference HDF5 (pandas frame, 200 zero-padded constituents), the same flat ``PX_{i}``
-columns as a ROOT TTree, EnergyFlow npz and parquet; the jetclass and flat ROOT layouts also with 20,000 jets, where
-the fixed cost of opening a TTree of 801 branches (about 0.5 s in uproot) no longer dominates. Writes
-benchmarks/results/format_reading.json.
+columns as a ROOT TTree, EnergyFlow npz, parquet and EDM4hep (event level, a relation collection); the jetclass
+and flat ROOT layouts also with 20,000 jets, where the fixed cost of opening a TTree of 801 branches (about 0.5 s
+in uproot) no longer dominates. Writes benchmarks/results/format_reading.json.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def main() -> None:
     samples.toptagging(work / "toptagging.h5", n_jets=N_JETS)
     samples.energyflow(work / "energyflow.npz", n_jets=N_JETS)
     samples.parquet(work / "jets.parquet", n_jets=N_JETS)
+    samples.edm4hep(work / "edm4hep.root", n_events=N_JETS // 2)
     _flat_root(work / "toptagging.h5", work / "flat.root")
     _flat_root(work / "toptagging.h5", work / "flat_20k.root", repeat=10)
     top = samples._tree(ROOT / "data" / "top_2k.root")
@@ -76,6 +77,7 @@ def main() -> None:
         "jetclass ROOT, 20k jets": (work / "jetclass_20k.root", None),
         "flat PX_{i} ROOT branches, 20k jets": (work / "flat_20k.root", flat_mapping),
         "EnergyFlow npz (pt, y, phi, pid)": (work / "energyflow.npz", "energyflow-npz"),
+        "EDM4hep (event level, begin/end + relation)": (work / "edm4hep.root", "edm4hep"),
         "parquet (jagged pt, eta, phi, m)": (work / "jets.parquet", parquet_mapping),
     }
     results = {}

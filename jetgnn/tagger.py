@@ -11,6 +11,7 @@ import torch
 
 from jetgnn.errors import InputError
 from jetgnn.graphs.builder import build_graphs
+from jetgnn.io.collections import is_jet_collection, jets_from_collection
 from jetgnn.io.jets import Jets, within_ranges
 from jetgnn.io.reader import iter_jets
 from jetgnn.models import JetTagger, load_checkpoint, model_from_checkpoint
@@ -142,9 +143,14 @@ class Tagger:
         outputs, self.last_inference_jets_per_s = map_jet_chunks(jets_or_paths, batch_size, mapping, function)
         return outputs
 
-    def predict(self, jets_or_paths, batch_size: int = 1024, mapping=None) -> np.ndarray:
+    def predict(self, jets_or_paths, batch_size: int = 1024, mapping=None):
         """Scores of every jet: Jets, or files/globs read with ``mapping`` (a preset name such as "cms-pfnano", a
-        YAML file or dict; default the training mapping)."""
+        YAML file or dict; default the training mapping), as numpy. An awkward jet collection ([events][jets] with
+        constituents, e.g. coffea's ``events.FatJet`` of a PFNano file) gives an awkward array of the same shape
+        (``mapping`` defaults to the preset of the collection's name)."""
+        if is_jet_collection(jets_or_paths):
+            jets, counts = jets_from_collection(jets_or_paths, mapping)
+            return ak.unflatten(self.predict(jets, batch_size), counts)
         return jet_scores(self._map_chunks(jets_or_paths, batch_size, self.predict_proba, mapping),
                           len(self.label_names))
 

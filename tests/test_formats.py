@@ -28,8 +28,9 @@ from .conftest import BUNDLED, SMALL_MODEL_PARAMS
 vector.register_awkward()
 HERE = Path(__file__).resolve().parent
 SAMPLES = HERE / "data"
-PFNANO, TOPTAG, ENERGYFLOW, PARQUET = (SAMPLES / n for n in ("pfnano.root", "toptagging.h5", "energyflow.npz",
-                                                            "jets.parquet"))
+PFNANO, TOPTAG, ENERGYFLOW, PARQUET, EDM4HEP, EDM4HEP_2021, DELPHES, PHYSLITE = (
+    SAMPLES / n for n in ("pfnano.root", "toptagging.h5", "energyflow.npz", "jets.parquet", "edm4hep.root",
+                          "edm4hep_2021.root", "delphes.root", "physlite.root"))
 CONFIGS = HERE.parent / "configs"
 SMALL = {"model.params.phi": SMALL_MODEL_PARAMS["pfn"]["phi"], "model.params.f": SMALL_MODEL_PARAMS["pfn"]["f"],
          "data.max_jets": 400}
@@ -72,9 +73,11 @@ def test_the_three_link_layouts_give_the_same_constituents():
     def ev(expression, where):
         return columns[expression]
 
+    columns["refs"] = ak.Array([[[12, 10], [11, 13]], [[22, 21]]])  # unique ids of the particles below
+    uids = ak.Array([[10, 11, 12, 13, 14], [20, 21, 22]])
     for links in (_LinksSection(jet_index="jet", particle_index="part"), _LinksSection(particle_lists="lists"),
-                  _LinksSection(begin="begin", end="end", index="rel")):
-        positions, counts = particle_positions(links, columns, n_jets, n_particles, ev, "t", 0)
+                  _LinksSection(begin="begin", end="end", index="rel"), _LinksSection(particle_uids="refs")):
+        positions, counts = particle_positions(links, columns, n_jets, n_particles, ev, "t", 0, uids=uids)
         assert ak.to_list(ak.unflatten(positions, counts)) == expected, links.kind
     bad = {**columns, "part": ak.Array([[2, 1, 0, 7], [2, 1]])}
     with pytest.raises(InputError, match="particle index 7 in entry 0 is out of range"):
@@ -84,7 +87,8 @@ def test_the_three_link_layouts_give_the_same_constituents():
 
 # -- presets -----------------------------------------------------------------------------------------------
 def test_presets_are_listed_and_validated():
-    assert {"jetclass", "cms-pfnano", "cms-pfnano-ak4", "toptagging-h5", "energyflow-npz"} <= set(PRESETS)
+    assert {"jetclass", "cms-pfnano", "cms-pfnano-ak4", "toptagging-h5", "energyflow-npz", "edm4hep",
+            "delphes", "atlas-physlite"} <= set(PRESETS)
     for name, path in PRESETS.items():
         if path is not None:
             mapping = load_mapping(name)
@@ -131,6 +135,44 @@ def test_event_level_selection_keeps_the_event_and_jet_index():
     assert 0 < len(jets) < len(every) and len(jets) == keep.sum()
     assert np.array_equal(ak.to_numpy(jets.event_index), ak.to_numpy(every.event_index)[keep])
     assert np.array_equal(ak.to_numpy(jets.jet_index), ak.to_numpy(every.jet_index)[keep])
+
+
+@pytest.mark.parametrize("path", [EDM4HEP, EDM4HEP_2021], ids=["2023", "2021"])
+def test_edm4hep_relations_in_both_layouts(path):
+    """Jets' constituents through particles_begin/end and the relation's indices (the particles are shuffled)."""
+    jets = jetgnn.read_jets(path, mapping="edm4hep")
+    source = jetgnn.read_jets(BUNDLED["top"], entry_stop=60)
+    assert np.array_equal(jets.n_particles, source.n_particles)
+    np.testing.assert_allclose(ak.to_numpy(jets.part_energy[7]), ak.to_numpy(source.part_energy[7]), rtol=1e-5)
+    total = _sum_p4(jets)  # closure: the constituents give the stored jet four-momentum
+    np.testing.assert_allclose(ak.to_numpy(total.mass), ak.to_numpy(jets.jet_mass), rtol=1e-3, atol=0.05)
+    assert ak.all(jets.part_isPhoton == source.part_isPhoton)  # flags from the PDG id (PDG or type member)
+
+
+def test_delphes_constituents_by_unique_id_across_three_collections():
+    jets = jetgnn.read_jets(DELPHES, mapping="delphes")
+    source = jetgnn.read_jets(BUNDLED["top"], entry_stop=60)
+    assert np.array_equal(jets.n_particles, source.n_particles)  # the unclustered photon is in no jet
+    np.testing.assert_allclose(ak.to_numpy(jets.jet_mass), ak.to_numpy(source.jet_mass), rtol=1e-3)
+    assert ak.all(jets.part_charge == source.part_charge) and ak.all(jets.part_isPhoton == source.part_isPhoton)
+    np.testing.assert_allclose(ak.to_numpy(ak.flatten(jets.part_d0val)), ak.to_numpy(ak.flatten(source.part_d0val)),
+                               atol=1e-6)  # tracks carry D0 (mm), towers 0
+
+
+def test_physlite_ghost_tracks_mev_perigee_and_labels():
+    jets = jetgnn.read_jets(PHYSLITE, mapping="atlas-physlite")
+    source = jetgnn.read_jets(BUNDLED["flavour"], entry_stop=60)
+    assert jets.label_names == ["light", "c", "b"] and np.array_equal(jets.labels, source.labels)
+    assert np.array_equal(jets.n_particles, source.n_particles)  # tracks in no jet stay out
+    np.testing.assert_allclose(ak.to_numpy(jets.jet_pt), ak.to_numpy(source.jet_pt), rtol=1e-5)  # MeV -> GeV
+    pt = np.hypot(ak.to_numpy(ak.flatten(jets.part_px)), ak.to_numpy(ak.flatten(jets.part_py)))
+    np.testing.assert_allclose(pt, np.hypot(ak.to_numpy(ak.flatten(source.part_px)),
+                                            ak.to_numpy(ak.flatten(source.part_py))), rtol=1e-4)
+    np.testing.assert_allclose(ak.to_numpy(ak.flatten(jets.part_dzval)), ak.to_numpy(ak.flatten(source.part_dzval)),
+                               atol=2e-3)  # z0 + vz - PV z
+    np.testing.assert_allclose(ak.to_numpy(ak.flatten(jets.part_d0err)), ak.to_numpy(ak.flatten(source.part_d0err)),
+                               rtol=1e-3)  # from the covariance diagonal
+    assert ak.all(jets.part_charge == source.part_charge)
 
 
 def test_toptagging_h5_is_the_generated_top_jets():
@@ -198,10 +240,11 @@ def _preset_dict(name: str) -> dict:
 # -- scores back ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def lean_taggers(tmp_path_factory):
-    """Top and q/g PFNs trained on four-momenta only (they score files of any format)."""
+    """Top, q/g and b/c/light PFNs trained on four-momenta only (they score files of any format)."""
     out = {}
-    for task, config in (("top", "top_pfn.yaml"), ("qg", "qg_pfn.yaml")):
-        labels = {"top": ["label_QCD", "label_Tbqq"], "qg": ["label_g", "label_q"]}[task]
+    for task, config in (("top", "top_pfn.yaml"), ("qg", "qg_pfn.yaml"), ("flavour", "top_pfn.yaml")):
+        labels = {"top": ["label_QCD", "label_Tbqq"], "qg": ["label_g", "label_q"],
+                  "flavour": ["label_light", "label_c", "label_b"]}[task]
         run = tmp_path_factory.mktemp("lean") / task
         jetgnn.train(CONFIGS / config, out=run, train=[str(BUNDLED[task])], epochs=1, progress=False,
                      overrides=SMALL, mapping={**FOUR_MOMENTA, "labels": {"one_hot": labels}})
@@ -210,26 +253,32 @@ def lean_taggers(tmp_path_factory):
 
 
 @pytest.mark.parametrize("preset, path, task", [("cms-pfnano", PFNANO, "top"), ("toptagging-h5", TOPTAG, "top"),
-                                                ("energyflow-npz", ENERGYFLOW, "qg")])
+                                                ("energyflow-npz", ENERGYFLOW, "qg"), ("edm4hep", EDM4HEP, "top"),
+                                                ("delphes", DELPHES, "top"), ("atlas-physlite", PHYSLITE, "flavour")])
 def test_every_preset_scores_through_the_api_and_the_cli(capsys, lean_taggers, tmp_path, preset, path, task):
     tagger = jetgnn.load_tagger(lean_taggers[task])
     jets = jetgnn.read_jets(path, mapping=preset)
     scores = tagger.predict(str(path), mapping=preset)
-    assert scores.shape == (len(jets),) and np.all((scores >= 0) & (scores <= 1))
+    assert len(scores) == len(jets) and np.all((scores >= 0) & (scores <= 1))
+    last = scores if scores.ndim == 1 else scores[:, -1]  # the last class (the signal of a binary tagger)
     np.testing.assert_allclose(scores, tagger.predict(jets), rtol=1e-5, atol=1e-6)
     out = tmp_path / "scores.root"
     assert main(["predict", str(lean_taggers[task]), "--data", str(path), "--mapping", preset, "--out", str(out)]) == 0
+    mapping = load_mapping(preset)
     with uproot.open(out) as fin:
         tree = fin[fin.keys()[0].split(";")[0]]
-        if preset == "cms-pfnano":  # a friend tree: one entry per event, scores aligned with the FatJet collection
+        if mapping.event_level:  # a friend tree: one entry per event, scores aligned with the jet collection
+            collection = mapping.jet_collection
             assert tree.name == "Friends"
-            with uproot.open(path) as events:
-                assert tree.num_entries == events["Events"].num_entries
-                assert ak.all(tree["nFatJet"].array() == events["Events"]["nFatJet"].array())
-            np.testing.assert_allclose(ak.to_numpy(ak.flatten(tree["FatJet_score_Tbqq"].array())), scores, rtol=1e-5)
+            events = jetgnn.read_jets(path, mapping=preset)
+            with uproot.open(path) as source:
+                assert tree.num_entries == source[mapping.tree].num_entries
+            assert ak.to_list(tree[f"n{collection}"].array()) == list(np.bincount(ak.to_numpy(events.event_index)))
+            branch = f"{collection}_score_{tagger.label_names[-1]}"
+            np.testing.assert_allclose(ak.to_numpy(ak.flatten(tree[branch].array())), last, rtol=1e-5)
         else:
-            np.testing.assert_allclose(tree[f"score_{tagger.label_names[1]}"].array(library="np"), scores, rtol=1e-5)
-    if preset != "cms-pfnano":
+            np.testing.assert_allclose(tree[f"score_{tagger.label_names[-1]}"].array(library="np"), last, rtol=1e-5)
+    if not mapping.event_level:  # files with labels: metrics through the CLI too
         rc = main(["evaluate", str(lean_taggers[task]), "--data", str(path), "--mapping", preset, "--out",
                    str(tmp_path / "eval")])
         assert rc == 0 and (tmp_path / "eval" / "metrics.json").exists()
@@ -279,3 +328,51 @@ def test_jets_outside_the_training_ranges_are_flagged(capsys, lean_taggers, tmp_
     assert "100 of 100 jets lie outside the training ranges" in err
     with uproot.open(tmp_path / "s.root") as fin:
         assert not fin["tree"]["in_training_range"].array(library="np").any()
+
+
+def _nanoevents_like_fatjets() -> ak.Array:
+    """events.FatJet as coffea's PFNanoAOD schema builds it: jets with constituents.pf (PFCands records)."""
+    events = uproot.open(PFNANO)["Events"].arrays()
+    cands = ak.zip({f[len("PFCands_"):]: events[f] for f in events.fields if f.startswith("PFCands_")})
+    table = ak.zip({"jetIdx": events.FatJetPFCands_jetIdx, "pFCandsIdx": events.FatJetPFCands_pFCandsIdx})
+    n_jets = ak.to_numpy(events.nFatJet)
+    per_jet = [[cands[e][ak.to_numpy(table.pFCandsIdx[e][table.jetIdx[e] == j])] for j in range(n_jets[e])]
+               for e in range(len(events))]  # test fixture only: the layout a NanoEvents user holds
+    fields = {f[len("FatJet_"):]: events[f] for f in events.fields if f.startswith("FatJet_")}
+    return ak.zip({**fields, "constituents": ak.zip({"pf": ak.Array(per_jet)}, depth_limit=2)}, depth_limit=2,
+                  parameters={"collection_name": "FatJet"})
+
+
+def test_scores_of_a_jet_collection_have_its_shape(lean_taggers):
+    tagger = jetgnn.load_tagger(lean_taggers["top"])
+    fatjets = _nanoevents_like_fatjets()
+    scores = tagger.predict(fatjets)
+    assert isinstance(scores, ak.Array) and ak.to_list(ak.num(scores)) == ak.to_list(ak.num(fatjets))
+    np.testing.assert_allclose(ak.to_numpy(ak.flatten(scores)), tagger.predict(str(PFNANO), mapping="cms-pfnano"),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:Missing cross-reference index:RuntimeWarning")
+def test_coffea_nanoevents_fatjets(lean_taggers):
+    nanoevents = pytest.importorskip("coffea.nanoevents")
+    events = nanoevents.NanoEventsFactory.from_root({str(PFNANO): "Events"}, schemaclass=nanoevents.PFNanoAODSchema,
+                                                    mode="eager").events()
+    tagger = jetgnn.load_tagger(lean_taggers["top"])
+    scores = tagger.predict(events.FatJet)
+    np.testing.assert_allclose(ak.to_numpy(ak.flatten(scores)), tagger.predict(str(PFNANO), mapping="cms-pfnano"),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_object_columns_read_by_member_or_one_clear_error(tmp_path):
+    source = uproot.open(BUNDLED["top"])["tree"].arrays(entry_stop=40)
+    p4 = ak.zip({"fP": ak.zip({"fX": source.part_px, "fY": source.part_py, "fZ": source.part_pz}),
+                 "fE": source.part_energy})  # the members of a std::vector<TLorentzVector>
+    ak.to_parquet(ak.zip({"cand_p4": p4, "is_top": source.label_Tbqq}, depth_limit=1), tmp_path / "p4.parquet")
+    mapping = {"particles": {"px": "cand_p4.fP.fX", "py": "cand_p4.fP.fY", "pz": "cand_p4.fP.fZ",
+                             "energy": "cand_p4.fE"}, "labels": {"branch": "is_top", "names": ["QCD", "Tbqq"]}}
+    jets = jetgnn.read_jets(tmp_path / "p4.parquet", mapping=mapping)
+    np.testing.assert_allclose(ak.to_numpy(jets.jet_mass),
+                               ak.to_numpy(jetgnn.read_jets(BUNDLED["top"], entry_stop=40).jet_mass), rtol=1e-4)
+    bad = {**mapping, "particles": {**mapping["particles"], "energy": "cand_p4"}}
+    with pytest.raises(InputError, match="holds objects .*fields: fP, fE.*cand_p4.fP"):
+        jetgnn.read_jets(tmp_path / "p4.parquet", mapping=bad)

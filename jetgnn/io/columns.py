@@ -9,6 +9,7 @@ only the id. The reader (:mod:`jetgnn.io.reader`) then builds the jetclass field
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -17,9 +18,9 @@ import numpy as np
 import vector
 
 from jetgnn.errors import InputError
-from jetgnn.io.expressions import columns_of, evaluate
+from jetgnn.io.expressions import column_prefix, columns_of, evaluate
 from jetgnn.io.links import particle_positions, per_jet
-from jetgnn.io.mapping import MOMENTUM_FORMS, BranchMapping, ParticleCollection
+from jetgnn.io.mapping import LINK_KEYS, MOMENTUM_FORMS, BranchMapping, ParticleCollection
 from jetgnn.io.schema import pid_charge_mass, type_flags
 
 vector.register_awkward()
@@ -47,6 +48,46 @@ class Chunk:
     nonfinite_names: tuple[str, ...] = ()
 
 
+def _viable(expression: str, keys, max_particles) -> bool:
+    text = expression.format(i=0) if "{i}" in expression and max_particles else expression
+    if text in keys:
+        return True
+    try:
+        columns_of(text, keys)
+    except InputError:
+        return False
+    return True
+
+
+def resolve_choices(mapping: BranchMapping, keys, path: str) -> BranchMapping:
+    """The mapping with every list of alternative expressions replaced by the first whose columns ``keys`` has
+    (one InputError naming the mapping key and the alternatives if none fits)."""
+    keys = set(keys)
+
+    def pick(value, where):
+        if not isinstance(value, list):
+            return value
+        for expression in value:
+            if _viable(expression, keys, mapping.max_particles):
+                return expression
+        raise InputError(f"{path}: none of the alternatives of {where} (from {mapping.origin}) fits this file: "
+                         f"{', '.join(value)} (available: {_available(keys)})")
+
+    collections = [ParticleCollection({k: pick(v, f"particles.{k}") for k, v in c.fields.items()}, c.momentum)
+                   for c in mapping.collections]
+    links = mapping.links
+    if links is not None:
+        links = links.model_copy(update={name: pick(getattr(links, name), f"links.{name}")
+                                         for name in LINK_KEYS})
+    return dataclasses.replace(
+        mapping, collections=collections, particles=dict(collections[0].fields),
+        jets={k: pick(v, f"jets.{k}") for k, v in mapping.jets.items()},
+        jet_extra={k: pick(v, f"jets.extra.{k}") for k, v in mapping.jet_extra.items()},
+        selection=pick(mapping.selection, "jets.selection"), links=links,
+        label_branch=pick(mapping.label_branch, "labels.branch"),
+        label_expression=pick(mapping.label_expression, "labels.expression"))
+
+
 def mapping_columns(mapping: BranchMapping, keys, path: str, container: str = "the file") -> list[str]:
     """Every input column the mapping's expressions read; an unknown one is an InputError naming the column (or
     the mapping key of a bad expression), the mapping's origin, ``container`` (e.g. "tree 'Events'") and the
@@ -56,7 +97,7 @@ def mapping_columns(mapping: BranchMapping, keys, path: str, container: str = "t
     for where, expression in _expressions(mapping):
         for i in (range(mapping.max_particles) if "{i}" in expression else [None]):
             text = expression.format(i=i) if i is not None else expression
-            if text not in keys and _NAME_ONLY.fullmatch(text):
+            if text not in keys and _NAME_ONLY.fullmatch(text) and column_prefix(text, keys) is None:
                 raise InputError(f"{path}: branch {text!r} (from {mapping.origin}, {where}) not found in "
                                  f"{container} (available: {_available(keys)})")
             try:
@@ -86,7 +127,7 @@ def _expressions(mapping: BranchMapping):
         yield f"jets.extra.{key}", expression
     if mapping.selection:
         yield "jets.selection", mapping.selection
-    for name in ("jet_index", "particle_index", "particle_lists", "begin", "end", "index"):
+    for name in LINK_KEYS:
         value = getattr(mapping.links, name, None) if mapping.links is not None else None
         if value:
             yield f"links.{name}", value
@@ -107,7 +148,11 @@ class _Evaluator:
         if "{i}" in expression:  # flat per-particle columns: a zero-padded [n, max_particles] matrix
             return np.stack([np.asarray(evaluate(expression.format(i=i), self.raw, f"{self.path}: {where}"))
                              for i in range(self.mapping.max_particles)], axis=1)
-        return evaluate(expression, self.raw, f"{self.path}: {where} (from {self.mapping.origin})")
+        value = evaluate(expression, self.raw, f"{self.path}: {where} (from {self.mapping.origin})")
+        if isinstance(value, ak.Array) and value.fields:
+            raise InputError(f"{self.path}: {where} = {expression!r} holds objects (fields: {', '.join(value.fields)}),"
+                             f" not numbers; map one of their members, e.g. {expression}.{value.fields[0]}")
+        return value
 
 
 def _broadcast(value, like):
@@ -176,6 +221,7 @@ def _collection(evaluator: _Evaluator, collection: ParticleCollection, path: str
     """One collection's columns: px, py, pz, energy and its other keys (weights applied to the momentum)."""
     fields = {key: evaluator(expression, f"particles.{key}") for key, expression in collection.fields.items()}
     form = MOMENTUM_FORMS[collection.momentum]
+    fields = {k: _broadcast(v, fields[form[0]]) for k, v in fields.items()}  # constants, e.g. pid: 22
     fields = _unpad(fields, form)
     _check_lengths(fields, collection.fields, form, path, entry_offset)
     nonfinite = None
@@ -272,7 +318,8 @@ def _flatten_events(evaluator, mapping, particles, jets, extra, labels, path, en
     if mapping.links is not None:
         n_particles = ak.to_numpy(ak.num(particles["px"], axis=1))
         positions, counts = particle_positions(mapping.links, evaluator.raw, n_jets, n_particles,
-                                               lambda e, w: evaluator(e, w), path, entry_offset)
+                                               lambda e, w: evaluator(e, w), path, entry_offset,
+                                               uids=particles.pop("uid", None))
         particles = {k: per_jet(v, positions, counts) for k, v in particles.items()}
     else:  # per-jet particle lists inside each event: [events][jets][particles]
         if particles["px"].ndim != 3:

@@ -2,7 +2,8 @@
 
 An expression is Python syntax over the input's column names (branches, HDF5 datasets, parquet fields; names
 with dots such as ``ReconstructedParticles.momentum.x`` included, other names in backticks), with numpy's
-element-wise functions, ``ak`` (awkward), ``pdg_mass(pid)`` and ``pdg_charge(pid)`` available. A plain column
+element-wise functions, ``ak`` (awkward), ``pdg_mass(pid)`` and ``pdg_charge(pid)`` available; members of object
+columns read as attributes (``jet_p4.fE``, ``jet_p4.fP.fX`` of a ``std::vector<TLorentzVector>``). A plain column
 name is the column itself. Expressions
 are evaluated on whole chunks (columnar); the names they read are known before reading
 (:func:`columns_of`), so only those columns are read.
@@ -51,6 +52,11 @@ def _compile(expression: str, keys: frozenset) -> tuple[object, tuple[str, ...]]
             return f"_c{names.index(token)}"
         if token in FUNCTIONS or token in _KEYWORDS or token.split(".")[0] in ("np", "ak"):
             return token
+        head = column_prefix(token, keys)
+        if head is not None:  # a member of an object column, e.g. p4.fE or links.m_persIndex
+            if head not in names:
+                names.append(head)
+            return f"_c{names.index(head)}{token[len(head):]}"
         # a dotted name whose head is a column (e.g. a method call) is not supported: name the closest column
         raise InputError(f"expression {expression!r}: {token!r} is neither a column nor a function "
                          f"({_suggest(token, keys)})")
@@ -62,6 +68,16 @@ def _compile(expression: str, keys: frozenset) -> tuple[object, tuple[str, ...]]
     except SyntaxError as err:
         raise InputError(f"expression {expression!r} is not valid Python syntax ({err.msg})") from None
     return code, tuple(names)
+
+
+def column_prefix(token: str, keys) -> str | None:
+    """The longest column name that ``token`` starts with, followed by ``.member`` (None if there is none)."""
+    parts = token.split(".")
+    for n in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:n])
+        if head in keys:
+            return head
+    return None
 
 
 def _suggest(token: str, keys) -> str:

@@ -7,7 +7,8 @@ lists. Three link layouts (``links`` in a mapping, :class:`~jetgnn.io.mapping._L
 - ``table``: a per-event table of (jet index, particle index) pairs (CMS PFNano ``FatJetPFCands``);
 - ``lists``: per jet, a list of particle indices (ATLAS ElementLink indices);
 - ``ranges``: per jet, [begin, end) into the particles or into a relation collection of particle indices
-  (EDM4hep/podio ``particles_begin`` / ``particles_end`` and ``_<Jet>_particles.index``).
+  (EDM4hep/podio ``particles_begin`` / ``particles_end`` and ``_<Jet>_particles.index``);
+- ``uids``: per jet, the unique ids of its particles, matched to the particles' own ids (Delphes TRefArray).
 
 Constituents keep the order in which the links list them.
 """
@@ -43,11 +44,12 @@ def _check_range(local: np.ndarray, limit: np.ndarray, what: str, where: str, en
 
 
 def particle_positions(links, columns: dict, n_jets: np.ndarray, n_particles: np.ndarray, evaluate,
-                       where: str, entry_offset: int) -> tuple[np.ndarray, np.ndarray]:
+                       where: str, entry_offset: int, uids=None) -> tuple[np.ndarray, np.ndarray]:
     """(global particle positions, constituents per global jet) of a chunk's events.
 
     links : the mapping's links section; columns / evaluate : the chunk's columns and the expression evaluator;
-    n_jets, n_particles : jets and particles per event (before any selection).
+    n_jets, n_particles : jets and particles per event (before any selection); uids : the particles' unique ids
+    per event (jagged), for ``particle_uids`` links.
     """
     jet_offsets, particle_offsets = _offsets(n_jets), _offsets(n_particles)
     n_events = len(n_jets)
@@ -74,6 +76,8 @@ def particle_positions(links, columns: dict, n_jets: np.ndarray, n_particles: np
         parts = _flat_int(lists, "links.particle_lists", where)
         _check_range(parts, n_particles[event], "particle index", where, entry_offset, event)
         return particle_offsets[event] + parts, per_jet
+    if links.kind == "uids":
+        return _uid_positions(links, uids, n_jets, n_particles, evaluate, where, entry_offset)
     begin = _flat_int(evaluate(links.begin, "links.begin"), "links.begin", where)
     end = _flat_int(evaluate(links.end, "links.end"), "links.end", where)
     if len(begin) != total_jets or len(end) != total_jets:
@@ -91,6 +95,30 @@ def particle_positions(links, columns: dict, n_jets: np.ndarray, n_particles: np
         local = _flat_int(relation, "links.index", where)[_offsets(n_relation)[event] + local]
     _check_range(local, n_particles[event], "particle index", where, entry_offset, event)
     return particle_offsets[event] + local, lengths
+
+
+def _uid_positions(links, uids, n_jets, n_particles, evaluate, where: str, entry_offset: int):
+    """Positions of the particles whose unique id a jet lists (ids are unique within an event, as ROOT's TRefs)."""
+    if uids is None:
+        raise InputError(f"{where}: links.particle_uids needs a uid for every particle collection (particles.uid)")
+    refs = evaluate(links.particle_uids, "links.particle_uids")
+    per_jet = ak.to_numpy(ak.flatten(ak.num(refs, axis=2), axis=None))
+    if len(per_jet) != int(n_jets.sum()):
+        raise InputError(f"{where}: links.particle_uids has {len(per_jet)} jets, the jet collection "
+                         f"{int(n_jets.sum())}")
+    ref_event = np.repeat(np.repeat(np.arange(len(n_jets)), n_jets), per_jet)
+    wanted = ref_event.astype(np.uint64) << np.uint64(32) | _flat_int(refs, "links.particle_uids", where).astype(
+        np.uint64)
+    have_event = np.repeat(np.arange(len(n_particles)), n_particles)
+    have = have_event.astype(np.uint64) << np.uint64(32) | _flat_int(uids, "particles.uid", where).astype(np.uint64)
+    order = np.argsort(have, kind="stable")
+    found = np.clip(np.searchsorted(have[order], wanted), 0, max(len(have) - 1, 0))
+    matched = have[order][found] == wanted if len(have) else np.zeros(len(wanted), dtype=bool)
+    if not matched.all():
+        missing = int(np.flatnonzero(~matched)[0])
+        raise InputError(f"{where}: a jet constituent in entry {entry_offset + int(ref_event[missing])} is in none "
+                         f"of the mapped particle collections (map every collection the jets are built from)")
+    return order[found], per_jet
 
 
 def per_jet(values, positions: np.ndarray, counts: np.ndarray) -> ak.Array:

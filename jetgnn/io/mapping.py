@@ -69,12 +69,15 @@ OPTIONAL_PARTICLE_FIELDS = {
 #: a column name or an expression over column names (jetgnn.io.expressions)
 Expression = Annotated[str, Field(min_length=1)]
 Branch = Expression
+#: an expression, or a list of them: the first whose columns the file has (format versions, e.g. EDM4hep's
+#: ``_Jet_particles.index`` of 2023 and ``Jet#2.index`` of 2021)
+Choice = Expression | Annotated[list[Expression], Field(min_length=1)]
 
 #: ``particles:`` section: momentum keys, relative coordinates, a per-particle weight (PUPPI) and every optional
 #: jetclass particle field
 _ParticlesSection = create_model(
     "ParticlesSection", __base__=ConfigModel,
-    **{key: (Expression | None, None) for key in (*_MOMENTUM_KEYS, "deta", "dphi", "weight",
+    **{key: (Choice | None, None) for key in (*_MOMENTUM_KEYS, "deta", "dphi", "weight", "uid",
                                                   *OPTIONAL_PARTICLE_FIELDS)})
 
 
@@ -95,14 +98,18 @@ def momentum_form(section) -> str:
 
 class _JetsSection(ConfigModel):
     collection: str | None = None
-    pt: Expression | None = None
-    eta: Expression | None = None
-    phi: Expression | None = None
-    energy: Expression | None = None
-    mass: Expression | None = None
-    nparticles: Expression | None = None
-    extra: dict[str, Expression] = {}
-    selection: Expression | None = None
+    pt: Choice | None = None
+    eta: Choice | None = None
+    phi: Choice | None = None
+    energy: Choice | None = None
+    mass: Choice | None = None
+    nparticles: Choice | None = None
+    extra: dict[str, Choice] = {}
+    selection: Choice | None = None
+
+
+#: the keys of a links section
+LINK_KEYS = ("jet_index", "particle_index", "particle_lists", "begin", "end", "index", "particle_uids")
 
 
 class _LinksSection(ConfigModel):
@@ -112,24 +119,28 @@ class _LinksSection(ConfigModel):
         ``FatJetPFCands_pFCandsIdx``); particle_lists : per jet, the indices of its particles (ATLAS ElementLink
         indices); begin + end (+ index) : per jet, a range into the particles or, with ``index``, into a relation
         collection that holds the particle indices (EDM4hep ``particles_begin`` / ``particles_end`` and the
-        ``_<Jet>_particles.index`` relation).
+        ``_<Jet>_particles.index`` relation); particle_uids : per jet, the unique ids of its particles, matched to
+        each particle collection's ``uid`` (Delphes ``Jet.Constituents`` TRefArray refs and ``fUniqueID``).
     """
 
-    jet_index: Expression | None = None
-    particle_index: Expression | None = None
-    particle_lists: Expression | None = None
-    begin: Expression | None = None
-    end: Expression | None = None
-    index: Expression | None = None
+    jet_index: Choice | None = None
+    particle_index: Choice | None = None
+    particle_lists: Choice | None = None
+    begin: Choice | None = None
+    end: Choice | None = None
+    index: Choice | None = None
+    particle_uids: Choice | None = None
 
     @model_validator(mode="after")
     def _one_kind(self):
         kinds = {"table": self.jet_index is not None or self.particle_index is not None,
                  "lists": self.particle_lists is not None,
-                 "ranges": self.begin is not None or self.end is not None or self.index is not None}
+                 "ranges": self.begin is not None or self.end is not None or self.index is not None,
+                 "uids": self.particle_uids is not None}
         given = [k for k, v in kinds.items() if v]
         if len(given) != 1:
-            raise ValueError("links: give jet_index + particle_index, or particle_lists, or begin + end (+ index)")
+            raise ValueError("links: give jet_index + particle_index, or particle_lists, or begin + end (+ index), "
+                             "or particle_uids")
         if given == ["table"] and (self.jet_index is None or self.particle_index is None):
             raise ValueError("links: jet_index and particle_index go together")
         if given == ["ranges"] and (self.begin is None or self.end is None):
@@ -138,13 +149,15 @@ class _LinksSection(ConfigModel):
 
     @property
     def kind(self) -> str:
+        if self.particle_uids is not None:
+            return "uids"
         return "table" if self.jet_index is not None else "lists" if self.particle_lists is not None else "ranges"
 
 
 class _LabelsSection(ConfigModel):
     one_hot: Annotated[list[Expression], Field(min_length=2)] | None = None
-    branch: Expression | None = None
-    expression: Expression | None = None
+    branch: Choice | None = None
+    expression: Choice | None = None
     values: Annotated[list[int], Field(min_length=2)] | None = None
     names: list[str] | None = None
 
@@ -180,7 +193,7 @@ class _MappingFile(ConfigModel):
         sections = self.particles if isinstance(self.particles, list) else [self.particles]
         for section in sections:
             momentum_form(section)
-        if any("{i}" in v for section in sections for _, v in section if v) and self.max_particles is None:
+        if any("{i}" in str(v) for section in sections for _, v in section if v) and self.max_particles is None:
             raise ValueError("particle branches with {i} need max_particles")
         if self.links is not None and self.jets.collection is None:
             raise ValueError("links need jets.collection (the jet collection of an event-level file)")

@@ -15,7 +15,7 @@ import numpy as np
 import vector
 
 from jetgnn.errors import InputError
-from jetgnn.io.columns import NONFINITE, Chunk, evaluate_chunk, mapping_columns
+from jetgnn.io.columns import NONFINITE, Chunk, evaluate_chunk, mapping_columns, resolve_choices
 from jetgnn.io.expressions import columns_of, evaluate
 from jetgnn.io.files import expand_paths
 from jetgnn.io.jets import Jets, check_classes, concatenate
@@ -121,7 +121,7 @@ def _relative_coordinates(chunk: Chunk, p4, jets: dict[str, np.ndarray]) -> dict
             "part_dphi": ak.values_astype(p4.deltaphi(axis), np.float32)}
 
 
-def _standardise(raw, mapping: BranchMapping, path: str, entry_offset: int, on_invalid: str) -> Jets:
+def standardise(raw, mapping: BranchMapping, path: str, entry_offset: int, on_invalid: str) -> Jets:
     """One chunk of raw branches -> Jets in jetclass field names."""
     chunk = _read_chunk(raw, mapping, path, entry_offset, on_invalid)
     p4 = _four_momenta(chunk)
@@ -160,7 +160,7 @@ def _prepare(path: str, mapping: BranchMapping | None, tree_name: str | None):
                              f"(--mapping NAME_OR_YAML; presets: {', '.join(PRESETS)})")
         resolved = _jetclass_mapping(source.tree, path)
     else:
-        resolved = mapping
+        resolved = resolve_choices(mapping, source.keys(), path)
     container = f"tree {source.tree.name!r}" if isinstance(source, RootSource) else "the file"
     return source, resolved, mapping_columns(resolved, source.keys(), path, container)
 
@@ -188,7 +188,7 @@ def iter_jets(paths, step_size: int = 100_000, mapping=None, *, tree: str | None
         source, resolved, columns = _prepare(path, mapping, tree)
         for start in range(0, source.num_entries, step_size):
             raw = source.arrays(columns, entry_start=start, entry_stop=start + step_size)
-            yield _standardise(raw, resolved, path, start, on_invalid)
+            yield standardise(raw, resolved, path, start, on_invalid)
 
 
 def read_entries(path: str, entry_start: int, entry_stop: int, mapping=None, *, tree: str | None = None,
@@ -198,7 +198,7 @@ def read_entries(path: str, entry_start: int, entry_stop: int, mapping=None, *, 
     mapping = load_mapping(mapping) if mapping is not None else None
     source, resolved, columns = _prepare(path, mapping, tree)
     raw = source.arrays(columns, entry_start=entry_start, entry_stop=entry_stop)
-    return _standardise(raw, resolved, path, entry_start, on_invalid)
+    return standardise(raw, resolved, path, entry_start, on_invalid)
 
 
 def read_jets(paths, mapping=None, *, tree: str | None = None, on_invalid: str = "raise",
@@ -215,7 +215,7 @@ def read_jets(paths, mapping=None, *, tree: str | None = None, on_invalid: str =
     for path in expand_paths(paths):
         source, resolved, columns = _prepare(path, mapping, tree)
         raw = source.arrays(columns, entry_stop=entry_stop)
-        chunks.append(_standardise(raw, resolved, path, 0, on_invalid))
+        chunks.append(standardise(raw, resolved, path, 0, on_invalid))
         paths_read.append(path)
         check_classes(chunks[-1].label_names, chunks[0].label_names, path, paths_read[0])
     return chunks[0] if len(chunks) == 1 else concatenate(chunks)
@@ -227,6 +227,7 @@ def event_jet_counts(path: str, mapping, entry_start: int, entry_stop: int, *, t
     if mapping is None or not mapping.event_level:
         raise InputError("event_jet_counts needs an event-level mapping (jets.collection)")
     source = open_source(path, mapping.format, tree or mapping.tree)
+    mapping = resolve_choices(mapping, source.keys(), path)
     expression = next(iter([*mapping.jets.values(), *mapping.jet_extra.values()]))
     raw = source.arrays(columns_of(expression, source.keys()), entry_start=entry_start, entry_stop=entry_stop)
     return ak.to_numpy(ak.num(evaluate(expression, raw, path), axis=1))

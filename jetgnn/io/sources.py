@@ -65,7 +65,14 @@ class RootSource:
         self.num_entries = int(self.tree.num_entries)
 
     def keys(self) -> list[str]:
-        return list(self.tree.keys())
+        """Branch names, with split sub-branches also by their own names (``Jet.momentum.x`` as well as
+        ``Jet/Jet.momentum.x``), as uproot reads them."""
+        names = list(self.tree.keys())
+        try:
+            names += [n for n in self.tree.keys(full_paths=False) if n not in names]
+        except TypeError:  # RNTuple
+            pass
+        return names
 
     def arrays(self, names, entry_start=None, entry_stop=None) -> dict:
         names = list(dict.fromkeys(names))
