@@ -254,7 +254,8 @@ def lean_taggers(tmp_path_factory):
 
 @pytest.mark.parametrize("preset, path, task", [("cms-pfnano", PFNANO, "top"), ("toptagging-h5", TOPTAG, "top"),
                                                 ("energyflow-npz", ENERGYFLOW, "qg"), ("edm4hep", EDM4HEP, "top"),
-                                                ("delphes", DELPHES, "top"), ("atlas-physlite", PHYSLITE, "flavour")])
+                                                ("delphes", DELPHES, "top"), ("atlas-physlite", PHYSLITE, "flavour"),
+                                                ("cms-pfnano-ak4", PFNANO, "flavour")])
 def test_every_preset_scores_through_the_api_and_the_cli(capsys, lean_taggers, tmp_path, preset, path, task):
     tagger = jetgnn.load_tagger(lean_taggers[task])
     jets = jetgnn.read_jets(path, mapping=preset)

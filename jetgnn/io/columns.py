@@ -146,8 +146,9 @@ class _Evaluator:
 
     def __call__(self, expression: str, where: str):
         if "{i}" in expression:  # flat per-particle columns: a zero-padded [n, max_particles] matrix
-            return np.stack([np.asarray(evaluate(expression.format(i=i), self.raw, f"{self.path}: {where}"))
-                             for i in range(self.mapping.max_particles)], axis=1)
+            texts = [expression.format(i=i) for i in range(self.mapping.max_particles)]
+            return np.stack([np.asarray(self.raw[text] if text in self.raw else  # a plain column: no evaluation
+                                        evaluate(text, self.raw, f"{self.path}: {where}")) for text in texts], axis=1)
         value = evaluate(expression, self.raw, f"{self.path}: {where} (from {self.mapping.origin})")
         if isinstance(value, ak.Array) and value.fields:
             raise InputError(f"{self.path}: {where} = {expression!r} holds objects (fields: {', '.join(value.fields)}),"
