@@ -12,7 +12,7 @@ import numpy as np
 from jetgnn.io.files import expand_paths
 from jetgnn.io.jets import check_classes
 from jetgnn.io.mapping import load_mapping
-from jetgnn.io.reader import entry_count, event_jet_counts, iter_jets, read_entries
+from jetgnn.io.reader import iter_event_chunks, iter_jets
 from jetgnn.io.schema import ORIGIN_CLASSES
 from jetgnn.io.writer import write_jets, write_tree
 from jetgnn.tagger import load_tagger
@@ -101,12 +101,9 @@ def _event_payloads(tagger, paths, mapping, names: list[str], step_size: int, co
     """Per-event payloads of every file: scores aligned with the input jet collection."""
     collection = mapping.jet_collection
     for path in paths:
-        n_events = entry_count(path, mapping)
-        for start in range(0, n_events, step_size):
-            stop = min(start + step_size, n_events)
-            jets = read_entries(path, start, stop, mapping)
+        for start, jets, per_event in iter_event_chunks(path, step_size, mapping):
+            stop = start + len(per_event)
             check_classes(jets.label_names, names, path, "the tagger's training data")
-            per_event = event_jet_counts(path, mapping, start, stop)
             total = int(per_event.sum())
             position = np.zeros(len(per_event), dtype=np.int64)
             position[1:] = np.cumsum(per_event)[:-1]

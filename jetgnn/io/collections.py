@@ -9,6 +9,8 @@ with ``--mapping cms-pfnano``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import awkward as ak
 import numpy as np
 
@@ -64,7 +66,7 @@ def jets_from_collection(collection: ak.Array, mapping=None) -> tuple[Jets, np.n
     particle_prefix = _particle_prefix(preset)
     raw = {f"{jet_prefix}_{f}": jets[f] for f in jets.fields if f != "constituents" and not f.startswith("_")}
     raw.update({f"{particle_prefix}_{f}": constituents[f] for f in constituents.fields if not f.startswith("_")})
-    per_jet = BranchMapping(**{**preset.__dict__, "jet_collection": None, "links": None, "selection": None})
+    per_jet = dataclasses.replace(preset, jet_collection=None, links=None, selection=None)
     return standardise(raw, per_jet, f"<{name} collection>", 0, "raise"), counts
 
 

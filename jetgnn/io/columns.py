@@ -179,8 +179,7 @@ def _unpad(fields: dict, form: tuple[str, ...]) -> dict:
 def _cartesian(fields: dict, momentum: str, path: str, source: dict) -> dict:
     """px, py, pz, energy (GeV) of a collection in any momentum form; energy >= |p| is checked where given."""
     form = MOMENTUM_FORMS[momentum]
-    base = fields[form[0]]
-    values = {k: _broadcast(fields[k], base) for k in form}
+    values = {k: fields[k] for k in form}  # constants are broadcast already (_collection)
     if momentum == "pt_rapidity_phi_mass":  # vector has no rapidity coordinate: pz and E from mT
         mt = np.sqrt(values["pt"] ** 2 + values["mass"] ** 2)
         p4 = ak.zip({"pt": values["pt"], "phi": values["phi"], "pz": mt * np.sinh(values["rapidity"]),
@@ -361,8 +360,8 @@ def _labels(evaluator, mapping: BranchMapping, path: str, entry_offset: int):
     labels = ak.to_numpy(value).astype(np.int64)
     if mapping.label_values is not None:
         values = np.asarray(mapping.label_values, dtype=np.int64)
-        index = np.argmax(labels[:, None] == values[None, :], axis=1)
-        unknown = ~np.any(labels[:, None] == values[None, :], axis=1)
+        match = labels[:, None] == values[None, :]
+        index, unknown = np.argmax(match, axis=1), ~match.any(axis=1)
         if unknown.any():
             first = int(np.flatnonzero(unknown)[0])
             raise InputError(f"{path}: {source} is {int(labels[first])} for jet {first} of the chunk at entry "

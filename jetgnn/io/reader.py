@@ -16,7 +16,7 @@ import vector
 
 from jetgnn.errors import InputError
 from jetgnn.io.columns import NONFINITE, Chunk, evaluate_chunk, mapping_columns, resolve_choices
-from jetgnn.io.expressions import columns_of, evaluate
+from jetgnn.io.expressions import evaluate
 from jetgnn.io.files import expand_paths
 from jetgnn.io.jets import Jets, check_classes, concatenate
 from jetgnn.io.mapping import BranchMapping, jetclass_mapping, load_mapping
@@ -45,19 +45,16 @@ def _jetclass_mapping(tree, path: str) -> BranchMapping:
     return jetclass_mapping(available, origin="<jetclass>")
 
 
-def _non_finite_jets(cols: dict, jet_cols: dict) -> tuple[np.ndarray | None, str | None]:
-    """Mask of jets with a NaN/inf in any float field, and the first offending field."""
+def _non_finite_jets(jet_cols: dict) -> tuple[np.ndarray | None, str | None]:
+    """Mask of jets with a NaN/inf in any float per-jet field, and the first offending field (particle fields are
+    checked before the momentum conversion, :data:`~jetgnn.io.columns.NONFINITE`)."""
     bad = None
     first = None
-    for name, values in list(cols.items()) + list(jet_cols.items()):
-        flat = ak.to_numpy(ak.flatten(values, axis=None)) if isinstance(values, ak.Array) else np.asarray(values)
-        if flat.dtype.kind != "f" or np.isfinite(flat).all():
+    for name, values in jet_cols.items():
+        values = np.asarray(values)
+        if values.dtype.kind != "f" or np.isfinite(values).all():
             continue
-        if isinstance(values, ak.Array) and values.ndim == 2:
-            jet_bad = ak.to_numpy(ak.any(~np.isfinite(values), axis=1))
-        else:
-            jet_bad = ~np.isfinite(np.asarray(values))
-        bad = jet_bad if bad is None else bad | jet_bad
+        bad = ~np.isfinite(values) if bad is None else bad | ~np.isfinite(values)
         first = first or name
     return bad, first
 
@@ -70,7 +67,7 @@ def _read_chunk(raw: dict, mapping: BranchMapping, path: str, entry_offset: int,
     float_jets = {mapping.jets[k]: v for k, v in chunk.jets.items()}
     float_jets.update({mapping.jet_extra[k]: ak.to_numpy(v) for k, v in extra.items()
                        if isinstance(v, np.ndarray) or v.ndim == 1})
-    bad, first = _non_finite_jets({}, float_jets)
+    bad, first = _non_finite_jets(float_jets)
     if chunk.nonfinite_names:
         particle_bad = ak.to_numpy(ak.any(nonfinite, axis=1))
         bad = particle_bad if bad is None else bad | particle_bad
@@ -154,15 +151,16 @@ def _prepare(path: str, mapping: BranchMapping | None, tree_name: str | None):
     """Open the input, resolve the mapping (jetclass if None) and list the columns to read; errors name the file."""
     source = open_source(path, mapping.format if mapping is not None else None,
                          tree_name or (mapping.tree if mapping is not None else None))
+    keys = source.keys()
     if mapping is None:
         if not isinstance(source, RootSource):
             raise InputError(f"{path}: only ROOT files in the jetclass schema read without a mapping; pass one "
                              f"(--mapping NAME_OR_YAML; presets: {', '.join(PRESETS)})")
         resolved = _jetclass_mapping(source.tree, path)
     else:
-        resolved = resolve_choices(mapping, source.keys(), path)
+        resolved = resolve_choices(mapping, keys, path)
     container = f"tree {source.tree.name!r}" if isinstance(source, RootSource) else "the file"
-    return source, resolved, mapping_columns(resolved, source.keys(), path, container)
+    return source, resolved, mapping_columns(resolved, keys, path, container)
 
 
 def _check_policy(on_invalid: str) -> None:
@@ -221,20 +219,17 @@ def read_jets(paths, mapping=None, *, tree: str | None = None, on_invalid: str =
     return chunks[0] if len(chunks) == 1 else concatenate(chunks)
 
 
-def event_jet_counts(path: str, mapping, entry_start: int, entry_stop: int, *, tree: str | None = None) -> np.ndarray:
-    """Jets per event of entries [entry_start, entry_stop) of an event-level input (before the selection)."""
+def iter_event_chunks(path: str, step_size: int, mapping, *, tree: str | None = None,
+                      on_invalid: str = "raise") -> Iterator[tuple[int, Jets, np.ndarray]]:
+    """(first entry, Jets, jets per event before the selection) of each chunk of ``step_size`` events of an
+    event-level input; one opening of the file, the counts from the columns the chunk read anyway."""
+    _check_policy(on_invalid)
     mapping = load_mapping(mapping)
     if mapping is None or not mapping.event_level:
-        raise InputError("event_jet_counts needs an event-level mapping (jets.collection)")
-    source = open_source(path, mapping.format, tree or mapping.tree)
-    mapping = resolve_choices(mapping, source.keys(), path)
-    expression = next(iter([*mapping.jets.values(), *mapping.jet_extra.values()]))
-    raw = source.arrays(columns_of(expression, source.keys()), entry_start=entry_start, entry_stop=entry_stop)
-    return ak.to_numpy(ak.num(evaluate(expression, raw, path), axis=1))
-
-
-def entry_count(path: str, mapping=None, *, tree: str | None = None) -> int:
-    """Entries (events of an event-level input, jets otherwise) of one file."""
-    mapping = load_mapping(mapping) if mapping is not None else None
-    source = open_source(path, mapping.format if mapping else None, tree or (mapping.tree if mapping else None))
-    return source.num_entries
+        raise InputError("iter_event_chunks needs an event-level mapping (jets.collection)")
+    source, resolved, columns = _prepare(path, mapping, tree)
+    expression = next(iter([*resolved.jets.values(), *resolved.jet_extra.values()]))
+    for start in range(0, source.num_entries, step_size):
+        raw = source.arrays(columns, entry_start=start, entry_stop=start + step_size)
+        counts = ak.to_numpy(ak.num(evaluate(expression, raw, path), axis=1))
+        yield start, standardise(raw, resolved, path, start, on_invalid), counts

@@ -48,13 +48,8 @@ def pretrain(config, out=None, *, data=None, epochs=None, seed=None, resume: boo
                          PretrainConfig)
     out = Path(out or Path("runs") / f"jetclr_{cfg.task or 'jets'}")
     run = start_run(cfg, out, resume)
-    try:
+    with run.guarded():  # nothing is left behind unless an epoch finished; Ctrl-C says how to resume
         return _pretrain(cfg, out, run, progress)
-    except KeyboardInterrupt:
-        raise run.interrupted() from None
-    except BaseException:
-        run.failed()
-        raise
 
 
 def _pretrain(cfg: PretrainConfig, out: Path, run, progress: bool) -> Path:

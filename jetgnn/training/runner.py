@@ -8,6 +8,7 @@ directly and write the same files. Evaluation (metrics.json, plots) is the job o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
@@ -88,6 +89,17 @@ class RunDirectory:
         """After an error: discard the run unless it holds a finished epoch (``--resume`` continues it)."""
         if not self.last.exists():
             self.discard()
+
+    @contextlib.contextmanager
+    def guarded(self):
+        """Around a run's work: Ctrl-C becomes :meth:`interrupted`, any other failure calls :meth:`failed`."""
+        try:
+            yield self
+        except KeyboardInterrupt:
+            raise self.interrupted() from None
+        except BaseException:
+            self.failed()
+            raise
 
     def interrupted(self) -> RunInterrupted:
         """The RunInterrupted to raise after Ctrl-C; a run with no finished epoch is discarded."""

@@ -31,13 +31,8 @@ def train(config, out=None, *, train=None, val=None, epochs=None, seed=None, res
         cfg = adopt_encoder_config(cfg)
     out = Path(out or Path("runs") / f"{cfg.task or 'jets'}_{cfg.model.name}")
     run = start_run(cfg, out, resume)
-    try:
+    with run.guarded():  # nothing is left behind unless an epoch finished; Ctrl-C says how to resume
         return _train(cfg, out, run, progress, callbacks)
-    except KeyboardInterrupt:
-        raise run.interrupted() from None
-    except BaseException:
-        run.failed()  # nothing is left behind unless an epoch finished (a resumed run stays as it was)
-        raise
 
 
 def _train(cfg, out: Path, run, progress: bool, callbacks) -> Path:
