@@ -88,6 +88,8 @@ def _print_metrics(path) -> None:
             "rejection_light_at_70", "rejection_c_at_70", "vertex_efficiency", "vertex_purity",
             "track_origin_accuracy", "val_loss", "alignment", "uniformity", "n_jets", "n_params", "train_time_s",
             "train_jets_per_s", "inference_jets_per_s")
+    if metrics.get("auc", 0) is None:  # jets of one class: score summaries instead of AUC
+        keys = (*keys, *(k for k in metrics if k.startswith(("n_", "score_", "efficiency_")) and k not in keys))
     print(f"{path}:")
     for key in keys:
         if metrics.get(key) is not None:
@@ -132,8 +134,10 @@ def _cmd_evaluate(args) -> int:
 
     from jetgnn.evaluation.evaluate import default_evaluation_dir, evaluate_run
 
-    evaluate_run(args.run_dir, args.data, out=args.out, mapping=args.mapping)
+    metrics = evaluate_run(args.run_dir, args.data, out=args.out, mapping=args.mapping)
     _print_metrics(Path(args.out or default_evaluation_dir(args.run_dir)) / "metrics.json")
+    if metrics.get("note"):
+        print(f"note: {metrics['note']}", file=sys.stderr)
     return 0
 
 

@@ -281,8 +281,20 @@ def test_training_labels_checked_before_training(capsys, files, tmp_path, case):
 @pytest.mark.parametrize("which", ["one_class", "empty"])
 def test_one_class_or_empty_data(capsys, files, run, tmp_path, which):
     rc, err = cli(capsys, "evaluate", run, "--data", files[which], "--out", tmp_path / "e")
-    one_line_error(rc, err, str(files[which]))
-    assert not (tmp_path / "e").exists()
+    if which == "empty":
+        one_line_error(rc, err, str(files[which]))
+        assert not (tmp_path / "e").exists()
+    else:  # the metrics that exist, and one line saying why there is no AUC
+        assert rc == 0, err
+        assert [line for line in err.splitlines() if line.startswith("note:")] == [
+            f"note: AUC and background rejection need jets of every class (found {len(jetgnn.read_jets(files[which]))}"
+            f" QCD, 0 Tbqq); score distributions and efficiencies at fixed scores only"]
+        metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
+        assert metrics["auc"] is None and metrics["n_QCD"] == metrics["n_jets"] and "n_Tbqq" not in metrics
+        assert 0 <= metrics["efficiency_QCD_at_score_0.9"] <= metrics["efficiency_QCD_at_score_0.5"] <= \
+            metrics["efficiency_QCD_at_score_0.1"] <= 1
+        assert metrics["score_q10_QCD"] <= metrics["score_q50_QCD"] <= metrics["score_q90_QCD"]
+        assert (tmp_path / "e" / "scores.png").exists() and not (tmp_path / "e" / "roc.png").exists()
     rc, err = cli(capsys, "train", PFN, "--train", files[which], "--out", tmp_path / "r", *SMALL)
     one_line_error(rc, err, "training")
     assert not (tmp_path / "r").exists()  # checked before training: no checkpoints without metrics

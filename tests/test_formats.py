@@ -377,3 +377,20 @@ def test_object_columns_read_by_member_or_one_clear_error(tmp_path):
     bad = {**mapping, "particles": {**mapping["particles"], "energy": "cand_p4"}}
     with pytest.raises(InputError, match="holds objects .*fields: fP, fE.*cand_p4.fP"):
         jetgnn.read_jets(tmp_path / "p4.parquet", mapping=bad)
+
+
+def test_evaluate_without_one_background_class_leaves_out_only_its_metrics(lean_taggers):
+    """b/c/light data without c jets: AUC and b-vs-light metrics, nothing against c, and a note saying so."""
+    from jetgnn.evaluation.evaluate import evaluate_tagger
+
+    tagger = jetgnn.load_tagger(lean_taggers["flavour"])
+    jets = jetgnn.read_jets(BUNDLED["flavour"], mapping={**FOUR_MOMENTA, "labels": {
+        "one_hot": ["label_light", "label_c", "label_b"]}})
+    no_c = jets[jets.labels != 1]
+    metrics = evaluate_tagger(tagger, no_c)
+    from sklearn.metrics import roc_auc_score
+
+    expected = roc_auc_score(no_c.labels == 2, tagger.predict(no_c)[:, 2])  # b against light, the only background
+    assert metrics["auc"] == pytest.approx(expected) and "auc_b_vs_light" in metrics and "auc_b_vs_c" not in metrics
+    assert metrics["note"].startswith("no jets of c (found ")
+    assert "rejection_light_at_70" in metrics and "rejection_c_at_70" not in metrics

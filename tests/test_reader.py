@@ -88,8 +88,13 @@ def test_mapping_cylindrical_momenta_and_integer_labels(tmp_path):
     assert jetgnn.read_jets(path, mapping=yaml_path).labels.tolist() == [0, 1, 0, 1]
 
 
-def test_flat_columns_top_tagging_reference_layout(tmp_path):
-    """Zero-padded flat columns E_0..E_{n-1} (the Top Tagging reference layout) through {i} names."""
+@pytest.mark.parametrize("block", [8192, 2])
+def test_flat_columns_top_tagging_reference_layout(tmp_path, monkeypatch, block):
+    """Zero-padded flat columns E_0..E_{n-1} (the Top Tagging reference layout) through {i} names; unpadded block by
+    block (blocks of 2 jets split the 5), an all-zero particle inside a jet is padding too."""
+    from jetgnn.io import columns as columns_module
+
+    monkeypatch.setattr(columns_module, "_BLOCK", block)
     rng = np.random.default_rng(0)
     n_jets, width = 5, 4
     columns = {}
@@ -99,6 +104,7 @@ def test_flat_columns_top_tagging_reference_layout(tmp_path):
         if name == "E":
             values += 20  # massive enough
         values[np.arange(width)[None, :] >= counts[:, None]] = 0
+        values[4, 1] = 0  # a hole: jet 4 has particles 0, 2, 3
         for i in range(width):
             columns[f"{name}_{i}"] = values[:, i]
     columns["is_signal_new"] = np.array([0, 1, 0, 1, 1], dtype=np.int32)
@@ -107,8 +113,51 @@ def test_flat_columns_top_tagging_reference_layout(tmp_path):
                "particles": {"px": "PX_{i}", "py": "PY_{i}", "pz": "PZ_{i}", "energy": "E_{i}"},
                "labels": {"branch": "is_signal_new", "names": ["QCD", "top"]}}
     jets = jetgnn.read_jets(path, mapping=mapping)
-    assert ak.to_numpy(ak.num(jets.part_px)).tolist() == counts.tolist()
+    assert ak.to_numpy(ak.num(jets.part_px)).tolist() == [4, 2, 3, 1, 3]
     np.testing.assert_array_equal(ak.to_numpy(jets.part_energy[1]), columns["E_0"][1:2].tolist() + [columns["E_1"][1]])
+    np.testing.assert_array_equal(ak.to_numpy(jets.part_px[4]), [columns[f"PX_{i}"][4] for i in (0, 2, 3)])
+
+
+def test_threaded_and_serial_decompression_read_the_same(monkeypatch):
+    """Baskets decompressed by threads (the default) or serially (JETGNN_READ_THREADS=1) give identical jets; a bad
+    setting is one error naming the variable."""
+    from jetgnn.io import files
+
+    monkeypatch.setattr(files, "_THREADED_BASKET_BYTES", 0)  # threads even for the small bundled baskets
+    threaded = jetgnn.read_jets(BUNDLED["top"], entry_stop=500)
+    monkeypatch.setenv("JETGNN_READ_THREADS", "1")
+    assert files.decompression_executor() is None
+    serial = jetgnn.read_jets(BUNDLED["top"], entry_stop=500)
+    for name in threaded.fields:
+        assert ak.all(ak.flatten(threaded[name], axis=None) == ak.flatten(serial[name], axis=None)), name
+    monkeypatch.setenv("JETGNN_READ_THREADS", "two")
+    with pytest.raises(InputError, match="JETGNN_READ_THREADS must be a positive integer"):
+        jetgnn.read_jets(BUNDLED["top"], entry_stop=10)
+
+
+def _read_in_child(queue):
+    queue.put(len(jetgnn.read_jets(BUNDLED["top"], entry_stop=300)))
+
+
+def test_a_forked_process_reads_with_its_own_threads(monkeypatch):
+    """The parent's decompression pool has no threads in a forked child (a DataLoader worker): the child makes its
+    own instead of waiting forever on the parent's."""
+    import multiprocessing
+
+    from jetgnn.io import files
+
+    monkeypatch.setenv("JETGNN_READ_THREADS", "2")
+    monkeypatch.setattr(files, "_THREADED_BASKET_BYTES", 0)
+    jetgnn.read_jets(BUNDLED["top"], entry_stop=300)  # the parent's pool exists and has run
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_read_in_child, args=(queue,))
+    child.start()
+    child.join(30)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0
+    assert queue.get(timeout=5) == 300
 
 
 def test_round_trip_with_jetgnn_writer(tmp_path):

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jetgnn.evaluation.metrics import binary_metrics, flavour_metrics, multiclass_metrics
+from jetgnn.evaluation.metrics import (
+    binary_metrics,
+    class_counts_text,
+    flavour_metrics,
+    multiclass_metrics,
+    score_metrics,
+)
 from jetgnn.evaluation.plots import roc_plot, scores_plot
 from jetgnn.evaluation.vertexing import confusion_plot, match_vertices, origin_confusion, origin_metrics
 from jetgnn.io.files import expand_paths
@@ -17,28 +23,36 @@ from jetgnn.utils.files import output_dir, remove_created, write_json
 def evaluate_tagger(tagger, jets: Jets, out_dir: Path | None = None, where: str = "the jets") -> dict:
     """Metrics of ``tagger`` on labelled ``jets``; with ``out_dir``, also roc.png and scores.png there.
 
-    The jets must have the tagger's classes, each with jets (else InputError naming ``where``)."""
+    The jets must have the tagger's classes (else InputError naming ``where``). Without jets of the signal (last)
+    class or without any other, the metrics are those of :func:`~jetgnn.evaluation.metrics.score_metrics` (no AUC;
+    ``note`` says why) and only scores.png is drawn; with some other class missing, the metrics against it are left
+    out (``note``)."""
     names = tagger.label_names
     check_classes(jets.label_names, names, where, "the tagger's training data")
-    require_classes(jets, where, "evaluation")
+    counts = require_classes(jets, where, "evaluation", every_class=False)
     labels = jets.labels
     tracks = tagger.predict_tracks(jets) if tagger.is_multitask else None
     scores = tagger.predict(jets) if tracks is None else tracks["jet_probs"]
-    if scores.ndim == 1:
+    signal_score = scores if scores.ndim == 1 else scores[:, -1]
+    if counts[-1] == 0 or not counts[:-1].any():  # no signal or no background: AUC undefined
+        metrics = score_metrics(labels, scores, names)
+    elif scores.ndim == 1:
         metrics = binary_metrics(labels, scores)
-        signal_score = scores
     else:
         metrics = multiclass_metrics(labels, scores, names)
         metrics.update(flavour_metrics(labels, scores, names))
-        signal_score = scores[:, -1]
+        if (counts == 0).any():
+            metrics["note"] = (f"no jets of {', '.join(n for n, c in zip(names, counts, strict=True) if c == 0)} "
+                               f"(found {class_counts_text(counts, names)}): metrics against them are left out")
     metrics["inference_jets_per_s"] = tagger.last_inference_jets_per_s
     if out_dir is not None:
         out_dir, _ = output_dir(out_dir, "evaluation folder")
     if tracks is not None:
         metrics.update(_track_metrics(tagger, jets, tracks, out_dir))
-    if out_dir is not None:
+    if out_dir is not None and metrics["auc"] is not None:
         roc_plot(labels == len(names) - 1, signal_score, out_dir / "roc.png",
                  label=f"{tagger.config.model.name} (AUC {metrics['auc']:.4f})")
+    if out_dir is not None:
         scores_plot(labels, signal_score, names, out_dir / "scores.png")
     return metrics
 

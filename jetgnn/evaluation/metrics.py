@@ -71,6 +71,47 @@ def binary_metrics(y_true: np.ndarray, score: np.ndarray) -> dict[str, float]:
     return out
 
 
+#: signal scores at which data without every class reports the fraction of jets above (efficiency at a score)
+SCORE_THRESHOLDS = (0.1, 0.5, 0.9)
+
+
+def class_counts_text(counts, label_names) -> str:
+    """``"500 QCD, 0 Tbqq"``."""
+    return ", ".join(f"{int(n)} {name}" for n, name in zip(counts, label_names, strict=True))
+
+
+def score_metrics(y_true: np.ndarray, probabilities: np.ndarray, label_names: list[str]) -> dict:
+    """What jets of only some classes tell (no AUC or rejection, which need every class): ``n_jets``,
+    ``accuracy`` (each jet's predicted class is its label), and per present class ``n_<class>``, the mean and
+    10/50/90% quantiles of the signal score (the last class's probability; the score of binary taggers),
+    ``score_mean_<class>``, ``score_q10_<class>`` ..., and the fraction of its jets above each of
+    :data:`SCORE_THRESHOLDS`, ``efficiency_<class>_at_score_0.5`` ...; ``auc`` is None and ``note`` says why.
+
+    Shapes: y_true [n] class indices; probabilities [n] (binary) or [n, n_classes]."""
+    y_true = np.asarray(y_true).astype(int)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim == 1:
+        signal, predicted = probabilities, (probabilities > 0.5).astype(int)
+    else:
+        signal, predicted = probabilities[:, -1], probabilities.argmax(1)
+    counts = np.bincount(y_true, minlength=len(label_names))
+    out: dict = {"auc": None, "note": f"AUC and background rejection need jets of every class (found "
+                                      f"{class_counts_text(counts, label_names)}); score distributions and "
+                                      f"efficiencies at fixed scores only",
+                 "n_jets": int(len(y_true)), "accuracy": float(np.mean(predicted == y_true))}
+    for k, name in enumerate(label_names):
+        score = signal[y_true == k]
+        if not len(score):
+            continue
+        out[f"n_{name}"] = int(len(score))
+        out[f"score_mean_{name}"] = float(score.mean())
+        for q in (10, 50, 90):
+            out[f"score_q{q}_{name}"] = float(np.percentile(score, q))
+        for threshold in SCORE_THRESHOLDS:
+            out[f"efficiency_{name}_at_score_{threshold:g}"] = float(np.mean(score > threshold))
+    return out
+
+
 def multiclass_metrics(y_true: np.ndarray, probabilities: np.ndarray, label_names: list[str]) -> dict[str, float]:
     """Binary metrics of the last class against all others (e.g. b vs light+c), plus overall accuracy and
     one-vs-one AUCs ``auc_<last>_vs_<other>``."""
@@ -79,6 +120,8 @@ def multiclass_metrics(y_true: np.ndarray, probabilities: np.ndarray, label_name
     out = binary_metrics(y_true == signal, probabilities[:, signal])
     out["accuracy"] = float(np.mean(probabilities.argmax(1) == y_true))
     for k, name in enumerate(label_names[:-1]):
+        if not (y_true == k).any():  # a class without jets in these data
+            continue
         sel = (y_true == signal) | (y_true == k)
         pair = probabilities[sel][:, [k, signal]]
         out[f"auc_{label_names[-1]}_vs_{name}"] = float(roc_auc_score(y_true[sel] == signal,

@@ -33,6 +33,7 @@ def scores_plot(y_true, score, label_names, path: Path) -> None:
     with figure(path) as (_, ax):
         bins = np.linspace(0, 1, 41)
         for k, name in enumerate(label_names):
-            ax.hist(score[y_true == k], bins=bins, histtype="step", density=True, lw=1.5, label=name)
+            if (y_true == k).any():  # evaluation data may lack a class
+                ax.hist(score[y_true == k], bins=bins, histtype="step", density=True, lw=1.5, label=name)
         ax.set(xlabel=f"tagger score ({label_names[-1]})", ylabel="density", yscale="log")
         ax.legend()

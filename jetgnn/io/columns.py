@@ -147,8 +147,8 @@ class _Evaluator:
     def __call__(self, expression: str, where: str):
         if "{i}" in expression:  # flat per-particle columns: a zero-padded [n, max_particles] matrix
             texts = [expression.format(i=i) for i in range(self.mapping.max_particles)]
-            return np.stack([np.asarray(self.raw[text] if text in self.raw else  # a plain column: no evaluation
-                                        evaluate(text, self.raw, f"{self.path}: {where}")) for text in texts], axis=1)
+            return _padded([np.asarray(self.raw[text] if text in self.raw else  # a plain column: no evaluation
+                                        evaluate(text, self.raw, f"{self.path}: {where}")) for text in texts])
         value = evaluate(expression, self.raw, f"{self.path}: {where} (from {self.mapping.origin})")
         if isinstance(value, ak.Array) and value.fields:
             raise InputError(f"{self.path}: {where} = {expression!r} holds objects (fields: {', '.join(value.fields)}),"
@@ -156,24 +156,71 @@ class _Evaluator:
         return value
 
 
+@dataclass(frozen=True)
+class _Padded:
+    """The flat columns ``X_0 .. X_{M-1}`` of one per-particle quantity ([n] each, zero-padded), not yet stacked."""
+
+    columns: tuple[np.ndarray, ...]
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """Jets [start, stop) as a [stop - start, M] matrix."""
+        return np.ascontiguousarray(np.stack([c[start:stop] for c in self.columns]).T)
+
+
+def _padded(columns: list[np.ndarray]):
+    shape = next((c.shape for c in columns if c.ndim), None)
+    if shape is None or len(shape) != 1:
+        return np.stack(columns, axis=-1)
+    return _Padded(tuple(np.broadcast_to(c, shape) if c.ndim == 0 else c for c in columns))
+
+
+#: jets per block of :func:`_unpad` (a block of 200 float32 columns, 6 MB, stays in cache while transposed)
+_BLOCK = 8192
+
+
+def _unpad(fields: dict, form: tuple[str, ...]) -> dict:
+    """Zero-padded particle matrices (flat ``X_{i}`` columns, or [n, M] arrays of npz/HDF5 files) as jagged lists
+    (padding: every momentum component but mass is 0).
+
+    Block by block, never the whole [n, M] matrix: stacking 200 columns of 100k jets into one matrix writes with
+    a stride of 200 elements and took 0.14 s per quantity (0.54 s of a 2.0 s read); blocks of 8192 jets stay in cache.
+    """
+    dense = {k: v for k, v in fields.items()
+             if isinstance(v, _Padded) or (isinstance(v, np.ndarray) and v.ndim == 2)}
+    if not dense:
+        return fields
+    n = len(next(iter(dense.values())))
+    values: dict[str, list[np.ndarray]] = {k: [] for k in dense}
+    counts = []
+    for start in range(0, n, _BLOCK):
+        blocks = {k: v.block(start, start + _BLOCK) if isinstance(v, _Padded) else v[start:start + _BLOCK]
+                  for k, v in dense.items()}
+        valid = np.zeros(next(iter(blocks.values())).shape, dtype=bool)
+        for key in form:
+            if key != "mass" and key in blocks:
+                valid |= blocks[key] != 0
+        counts.append(valid.sum(axis=1))
+        for key, block in blocks.items():
+            values[key].append(block[valid])
+    counts = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+    return {k: ak.unflatten(_concat(values[k], dense[k]), counts) if k in dense else v for k, v in fields.items()}
+
+
+def _concat(parts: list[np.ndarray], like) -> np.ndarray:
+    if parts:
+        return np.concatenate(parts)
+    dtype = np.result_type(*like.columns) if isinstance(like, _Padded) else like.dtype
+    return np.zeros(0, dtype=dtype)
+
+
 def _broadcast(value, like):
     """A scalar expression value (e.g. ``mass: 0``) broadcast to the shape of ``like``."""
     if np.isscalar(value) or (isinstance(value, np.ndarray) and value.ndim == 0):
         return like * 0 + value
     return value
-
-
-def _unpad(fields: dict, form: tuple[str, ...]) -> dict:
-    """Zero-padded [n, M] particle matrices as jagged lists (padding: every momentum component but mass is 0)."""
-    dense = {k: v for k, v in fields.items() if isinstance(v, np.ndarray) and v.ndim == 2}
-    if not dense:
-        return fields
-    valid = np.zeros(next(iter(dense.values())).shape, dtype=bool)
-    for key in form:
-        if key != "mass" and key in dense:
-            valid |= dense[key] != 0
-    counts = valid.sum(axis=1)
-    return {k: ak.unflatten(v[valid], counts) if k in dense else v for k, v in fields.items()}
 
 
 def _cartesian(fields: dict, momentum: str, path: str, source: dict) -> dict:
@@ -221,8 +268,8 @@ def _collection(evaluator: _Evaluator, collection: ParticleCollection, path: str
     """One collection's columns: px, py, pz, energy and its other keys (weights applied to the momentum)."""
     fields = {key: evaluator(expression, f"particles.{key}") for key, expression in collection.fields.items()}
     form = MOMENTUM_FORMS[collection.momentum]
-    fields = {k: _broadcast(v, fields[form[0]]) for k, v in fields.items()}  # constants, e.g. pid: 22
     fields = _unpad(fields, form)
+    fields = {k: _broadcast(v, fields[form[0]]) for k, v in fields.items()}  # constants, e.g. pid: 22
     _check_lengths(fields, collection.fields, form, path, entry_offset)
     nonfinite = None
     for key, values in fields.items():

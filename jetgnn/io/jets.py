@@ -86,10 +86,10 @@ def check_classes(found: Sequence[str] | None, expected: Sequence[str] | None, w
                      f"({', '.join(expected)}): {hint}")
 
 
-def require_classes(jets: Jets, where: str, purpose: str) -> np.ndarray:
+def require_classes(jets: Jets, where: str, purpose: str, every_class: bool = True) -> np.ndarray:
     """Jets per class (int64, one count per name of ``jets.label_names``); InputError naming ``where`` if there
-    are no jets, no labels, a label outside the class list, or a class without jets (``purpose`` says who needs
-    them, e.g. "training")."""
+    are no jets, no labels, a label outside the class list, or (``every_class``) a class without jets (``purpose``
+    says who needs them, e.g. "training")."""
     if len(jets) == 0:
         raise InputError(f"{where}: no jets; {purpose} needs jets of every class")
     labels = jets.labels
@@ -103,7 +103,7 @@ def require_classes(jets: Jets, where: str, purpose: str) -> np.ndarray:
                          f"not one of the classes 0-{len(names) - 1} ({', '.join(names)})")
     counts = np.bincount(labels, minlength=len(names))
     empty = [name for name, n in zip(names, counts, strict=True) if n == 0]
-    if empty:
+    if empty and every_class:
         found = ", ".join(f"{n} {name}" for name, n in zip(names, counts, strict=True))
         raise InputError(f"{where}: no {', '.join(empty)} jets (found {found}); {purpose} needs jets of every "
                          f"class")

@@ -63,6 +63,7 @@ class RootSource:
         self.path = path
         self.tree = open_tree(path, tree)
         self.num_entries = int(self.tree.num_entries)
+        self._flat: dict[str, bool] = {}
 
     def keys(self) -> list[str]:
         """Branch names, with split sub-branches also by their own names (``Jet.momentum.x`` as well as
@@ -81,8 +82,28 @@ class RootSource:
         if type(self.tree).__name__ == "RNTuple":  # RNTuple: a record array, split into its fields
             record = read_arrays(self.tree, self.path, names, entry_start=entry_start, entry_stop=entry_stop)
             return {name: record[name] for name in names}
-        return read_arrays(self.tree, self.path, names, entry_start=entry_start, entry_stop=entry_stop,
-                           library="ak", how=dict)
+        # one number per entry: numpy arrays (uproot's awkward wrapping costs ~0.1 ms per branch, a third of the
+        # reading time of 800 flat PX_{i} columns); lists and objects: awkward
+        flat = [name for name in names if self._is_flat(name)]
+        rest = [name for name in names if not self._flat[name]]
+        out = {}
+        if flat:
+            out.update(read_arrays(self.tree, self.path, flat, entry_start=entry_start, entry_stop=entry_stop,
+                                   library="np", how=dict))
+        if rest:
+            out.update(read_arrays(self.tree, self.path, rest, entry_start=entry_start, entry_stop=entry_stop,
+                                   library="ak", how=dict))
+        return {name: out[name] for name in names}
+
+    def _is_flat(self, name: str) -> bool:
+        if name not in self._flat:
+            try:
+                interpretation = self.tree[name].interpretation
+            except Exception:  # not a branch (uproot reports the name when reading)
+                interpretation = None
+            self._flat[name] = type(interpretation).__name__ == "AsDtype" and \
+                getattr(interpretation, "inner_shape", ()) == ()
+        return self._flat[name]
 
 
 def _h5py():
