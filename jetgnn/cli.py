@@ -71,6 +71,25 @@ def _cmd_pretrain(args) -> int:
     return 0
 
 
+def _cmd_anomaly_train(args) -> int:
+    from jetgnn.anomaly import train_anomaly
+
+    run_dir = train_anomaly(args.config, out=args.out, train=args.train, val=args.val, epochs=args.epochs,
+                            seed=args.seed, resume=args.resume, overrides=args.overrides, progress=not args.quiet)
+    _print_metrics(run_dir / "metrics.json")
+    return 0
+
+
+def _cmd_anomaly_evaluate(args) -> int:
+    from pathlib import Path
+
+    from jetgnn.anomaly import evaluate_anomaly
+
+    evaluate_anomaly(args.run_dir, args.background, args.signal, out=args.out, mapping=args.mapping)
+    _print_metrics(Path(args.out or Path(args.run_dir) / "evaluation") / "metrics.json")
+    return 0
+
+
 def _cmd_benchmark(args) -> int:
     from jetgnn.benchmarking import run_benchmark
 
@@ -84,7 +103,9 @@ def _print_metrics(path) -> None:
     import json
 
     metrics = json.loads(path.read_text())
-    keys = ("auc", "accuracy", "rejection_at_30", "rejection_at_50", "auc_b_vs_light", "auc_b_vs_c",
+    keys = ("auc", "sic_max", "signal_efficiency_at_bkg_1e-2", "signal_efficiency_at_bkg_1e-3",
+            "mass_jsd_at_bkg_1e-2", "val_score_mean", "accuracy", "rejection_at_30", "rejection_at_50",
+             "auc_b_vs_light", "auc_b_vs_c",
             "rejection_light_at_70", "rejection_c_at_70", "vertex_efficiency", "vertex_purity",
             "track_origin_accuracy", "val_loss", "alignment", "uniformity", "n_jets", "n_params", "train_time_s",
             "train_jets_per_s", "inference_jets_per_s")
@@ -94,7 +115,7 @@ def _print_metrics(path) -> None:
     for key in keys:
         if metrics.get(key) is not None:
             value = metrics[key]
-            print(f"  {key:22s} {value:.4g}" if isinstance(value, float) else f"  {key:22s} {value}")
+            print(f"  {key:29s} {value:.4g}" if isinstance(value, float) else f"  {key:29s} {value}")
 
 
 def _cmd_export(args) -> int:
@@ -120,12 +141,13 @@ def _cmd_export(args) -> int:
     export_onnx(tagger, out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB); inputs {OnnxTagger(out).input_names}")
     if args.check:
-        mapping = tagger.config.data.mapping if args.mapping is None else args.mapping
+        mapping = tagger.mapping if args.mapping is None else args.mapping
         jets = read_jets(check_files, mapping=mapping, entry_stop=args.check_jets)
         worst = check_onnx(tagger, out, jets, atol=args.atol)
-        n_max = onnx_inputs(tagger, jets)["mask"].shape[1]
-        print(f"ONNX Runtime vs PyTorch on {len(jets)} jets (padded to {n_max} particles): "
-              f"largest difference {worst:.2g} (tolerance {args.atol:g})")
+        padded = "" if tagger.label_names is None else \
+            f" (padded to {onnx_inputs(tagger, jets)['mask'].shape[1]} particles)"
+        print(f"ONNX Runtime vs PyTorch on {len(jets)} jets{padded}: largest difference {worst:.2g} "
+              f"(tolerance {args.atol:g})")
     return 0
 
 
@@ -192,9 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="generate jets with Pythia8 + FastJet into a ROOT file (jetclass schema)",
                          description="Generate jets with Pythia8 + FastJet (SPEC §3) into a jetclass-schema ROOT file.")
-    gen.add_argument("process", metavar="{qg,top,flavour}",
+    gen.add_argument("process", metavar="{qg,top,flavour,darkjet}",
                      help="qg: quark/gluon (R=0.4, 500-550 GeV); top: top vs QCD (R=0.8, 550-650 GeV); "
-                          "flavour: b/c/light tracks with vertex truth (R=0.4, 20-250 GeV)")
+                          "flavour: b/c/light tracks with vertex truth (R=0.4, 20-250 GeV); darkjet: semi-visible "
+                          "dark-shower jets vs QCD (Hidden Valley, R=0.8, 550-650 GeV)")
     gen.add_argument("--n-jets", type=int, required=True, help="number of jets to write (classes balanced)")
     gen.add_argument("--out", required=True, help="output .root file (written atomically)")
     gen.add_argument("--seed", type=_non_negative_int, default=0, help="base random seed (default 0)")
@@ -219,6 +242,28 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--data", nargs="+", default=None, help="ROOT files or globs (overrides data.train)")
     _add_run_options(pt, "runs/jetclr_<task>", "pretraining.temperature=0.2")
     pt.set_defaults(func=_cmd_pretrain)
+
+    an = sub.add_parser("anomaly", help="unsupervised anomaly detection: train on background, evaluate vs signal",
+                        description="Anomaly models (ae, vae, nae, graph_ae; configs/anomaly_*.yaml) trained on "
+                                    "background jets only.")
+    an_sub = an.add_subparsers(dest="anomaly_command", parser_class=_Parser, metavar="COMMAND")
+    an_sub.required = True
+    at = an_sub.add_parser("train", help="train an anomaly model on background jets")
+    at.add_argument("config", help="YAML config (see configs/anomaly_*.yaml)")
+    at.add_argument("--train", nargs="+", default=None,
+                    help="background ROOT files or globs (overrides data.train; labelled files give their "
+                         "anomaly.background jets)")
+    at.add_argument("--val", nargs="+", default=None, help="validation files (default: a split of --train)")
+    _add_run_options(at, "runs/anomaly_<model>", "model.params.latent=16 anomaly.background=[QCD]")
+    at.set_defaults(func=_cmd_anomaly_train)
+    ae = an_sub.add_parser("evaluate", help="AUC, SIC, signal efficiencies and mass sculpting of an anomaly run")
+    ae.add_argument("run_dir")
+    ae.add_argument("--background", nargs="+", required=True, help="background ROOT files or globs")
+    ae.add_argument("--signal", nargs="+", required=True,
+                    help="signal files (labelled files give their jets of other classes than the background)")
+    ae.add_argument("--out", default=None, help="folder for metrics.json and plots (default: RUN_DIR/evaluation)")
+    _add_mapping_option(ae, "the training mapping")
+    ae.set_defaults(func=_cmd_anomaly_evaluate)
 
     be = sub.add_parser("benchmark", help="train several taggers with several seeds on one split and compare them",
                         description="Train the models of a benchmark config (see configs/benchmark_*.yaml) with "
@@ -268,7 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if args.command in ("train", "pretrain"):  # key=value overrides may come after the options too
+    if args.command in ("train", "pretrain") or getattr(args, "anomaly_command", None) == "train":
+        # key=value overrides may come after the options too
         args.overrides = [*args.overrides, *(e for e in extra if "=" in e and not e.startswith("-"))]
         extra = [e for e in extra if not ("=" in e and not e.startswith("-"))]
         for option in ("train", "val", "data"):  # ... or right after a file list (--train a.root key=value)
@@ -282,16 +328,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except JetGNNError as err:
-        print(f"jetgnn {args.command}: error: {err}", file=sys.stderr)
+        print(f"jetgnn {_command(args)}: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as err:  # the file system refused (full disk, read-only, permissions) past the early checks
         from jetgnn.utils.files import describe_os_error
 
-        print(f"jetgnn {args.command}: error: {describe_os_error(err)}", file=sys.stderr)
+        print(f"jetgnn {_command(args)}: error: {describe_os_error(err)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as err:
-        print(f"jetgnn {args.command}: {_interrupted(args, err)}", file=sys.stderr)
+        print(f"jetgnn {_command(args)}: {_interrupted(args, err)}", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _command(args) -> str:
+    """The command's name in messages ("train", "anomaly train")."""
+    sub = getattr(args, "anomaly_command", None)
+    return f"{args.command} {sub}" if sub else args.command
 
 
 def _interrupted(args, err: KeyboardInterrupt) -> str:
@@ -302,10 +354,10 @@ def _interrupted(args, err: KeyboardInterrupt) -> str:
         return "interrupted"
     if not err.resumable:
         return f"interrupted {err.detail}"
-    if args.command in ("train", "pretrain"):
+    if args.command in ("train", "pretrain") or getattr(args, "anomaly_command", None) == "train":
         files = [part for option in ("train", "val", "data") if getattr(args, option, None)
                  for part in (f"--{option}", *getattr(args, option))]
-        again = " ".join(["jetgnn", args.command, args.config, *files, "--out", str(err.path), "--resume",
+        again = " ".join(["jetgnn", _command(args), args.config, *files, "--out", str(err.path), "--resume",
                           *(["--epochs", str(args.epochs)] if args.epochs else []),
                           *(["--seed", str(args.seed)] if args.seed is not None else []), *args.overrides])
         return f"interrupted; {err.detail}; resume with: {again}"

@@ -35,6 +35,10 @@ class ExportMismatchError(JetGNNError, RuntimeError):
     """An exported model's outputs differ from the PyTorch model's beyond the tolerance."""
 
 
+class TrainingDiverged(JetGNNError, RuntimeError):
+    """Training stopped by a divergence guard (a NaN loss, a collapsed energy); the message says what to change."""
+
+
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C (SIGINT) during a long command. ``path`` is what it was writing; ``resumable`` says whether
     finished work was kept there (resume with ``--resume``, or for generate by rerunning the command)."""

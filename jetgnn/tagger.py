@@ -9,12 +9,14 @@ import awkward as ak
 import numpy as np
 import torch
 
+from jetgnn.datasets.anomaly import AnomalyInputs, as_model_input, model_inputs
 from jetgnn.errors import InputError
 from jetgnn.graphs.builder import build_graphs
 from jetgnn.io.collections import is_jet_collection, jets_from_collection
 from jetgnn.io.jets import Jets, within_ranges
 from jetgnn.io.reader import iter_jets
 from jetgnn.models import JetTagger, load_checkpoint, model_from_checkpoint
+from jetgnn.models.anomaly import AnomalyModel, build_anomaly_model
 from jetgnn.models.base import JetScorer
 from jetgnn.training.config import TrainConfig
 from jetgnn.vertexing.grouping import group_tracks
@@ -179,14 +181,89 @@ class Tagger:
     def n_params(self) -> int:
         return self.scorer.n_params()
 
+    @property
+    def mapping(self):
+        """The branch mapping of the training files (None: jetclass)."""
+        return self.config.data.mapping
 
-def load_tagger(run_dir, checkpoint: str = "best") -> Tagger:
-    """The tagger of a run directory written by ``jetgnn train`` (``checkpoints/best.ckpt`` by default)."""
+    @property
+    def output_names(self) -> list[str]:
+        return [f"score_{name}" for name in self.label_names]
+
+    def output_columns(self, jets: Jets) -> dict[str, np.ndarray]:
+        """Per-jet output branches of ``jetgnn predict``: ``score_<class>`` (the class probabilities)."""
+        probs = self.predict_proba(jets)
+        return {f"score_{name}": probs[:, k].astype(np.float32) for k, name in enumerate(self.label_names)}
+
+
+class AnomalyTagger:
+    """A trained anomaly model (``jetgnn anomaly train``) with the inputs it reads.
+
+    ``anomaly_score(jets_or_paths)`` returns one numpy score per jet (higher: more anomalous); ``predict`` is the
+    same. ``background`` : the classes it was trained on (None: every jet of the training files); ``mapping`` :
+    the branch mapping of the training files; ``label_names`` is None (no classes are predicted).
+    """
+
+    label_names = None
+    is_multitask = False
+    output_names = ("anomaly_score",)
+
+    def __init__(self, model: AnomalyModel, inputs: AnomalyInputs, name: str, background: list[str] | None,
+                 mapping=None, run_dir: Path | None = None, input_ranges: dict | None = None):
+        self.model = model.eval()
+        self.inputs, self.name, self.background, self.mapping = inputs, name, background, mapping
+        self.run_dir = run_dir
+        self.input_ranges = dict(input_ranges or {})
+        self.last_inference_jets_per_s: float | None = None
+
+    @torch.no_grad()
+    def _score_chunk(self, jets: Jets) -> np.ndarray:
+        return self.model.score(as_model_input(model_inputs(jets, self.inputs))).float().numpy()
+
+    def anomaly_score(self, jets_or_paths, batch_size: int = 1024, mapping=None) -> np.ndarray:
+        """[n_jets] anomaly scores of Jets or of files/globs read with ``mapping`` (default the training one)."""
+        if is_jet_collection(jets_or_paths):
+            jets, counts = jets_from_collection(jets_or_paths, mapping)
+            return ak.unflatten(self.anomaly_score(jets, batch_size), counts)
+        parts, self.last_inference_jets_per_s = map_jet_chunks(
+            jets_or_paths, batch_size, self.mapping if mapping is None else mapping, self._score_chunk)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+    predict = anomaly_score
+
+    def in_training_range(self, jets: Jets) -> np.ndarray:
+        return within_ranges(jets, self.input_ranges)
+
+    def output_columns(self, jets: Jets) -> dict[str, np.ndarray]:
+        """Per-jet output branches of ``jetgnn predict``: ``anomaly_score``."""
+        return {"anomaly_score": self._score_chunk(jets).astype(np.float32)}
+
+    def n_params(self) -> int:
+        return int(sum(p.numel() for p in self.model.parameters()))
+
+
+def anomaly_from_checkpoint(ckpt: dict, run_dir: Path | None = None) -> AnomalyTagger:
+    """The AnomalyTagger of an ``anomaly train`` checkpoint (hyper-parameters ``anomaly``: model name, params,
+    inputs, score, background, mapping)."""
+    info = ckpt["hyper_parameters"]["anomaly"]
+    inputs = AnomalyInputs(**info["inputs"])
+    model = build_anomaly_model(info["model"], info["params"], inputs.n_features)
+    model.load_state_dict({k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")})
+    model.set_score(info["score"])
+    return AnomalyTagger(model, inputs, info["model"], info.get("background"), info.get("mapping"), run_dir,
+                         ckpt["hyper_parameters"].get("input_ranges"))
+
+
+def load_tagger(run_dir, checkpoint: str = "best") -> Tagger | AnomalyTagger:
+    """The tagger of a run directory written by ``jetgnn train`` (``checkpoints/best.ckpt`` by default), or the
+    :class:`AnomalyTagger` of a ``jetgnn anomaly train`` run."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InputError(f"run directory not found: {run_dir}")
     ckpt = load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.ckpt")
     hp = ckpt["hyper_parameters"]
+    if "anomaly" in hp:
+        return anomaly_from_checkpoint(ckpt, run_dir)
     if "pretraining" in hp.get("config", {}):
         raise InputError(f"{run_dir} is a jetgnn pretrain run (an encoder, not a tagger): use it as model.encoder "
                          "in a jetgnn train config")

@@ -23,7 +23,7 @@ LAYERS = {
     "jetgnn.training": 7,
     "jetgnn.tagger": 8,
     "jetgnn.evaluation": 9, "jetgnn.pretraining": 9, "jetgnn.export": 9,
-    "jetgnn.workflows": 10,
+    "jetgnn.workflows": 10, "jetgnn.anomaly": 10,
     "jetgnn.benchmarking": 11,
     "jetgnn.cli": 12, "jetgnn.quickstart": 12,
     "jetgnn.__main__": 13,

@@ -10,7 +10,7 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NAMES = ["01_quickstart", "02_qg_benchmark", "03_top_benchmark", "04_vertexing", "05_jetclr"]
+NAMES = ["01_quickstart", "02_qg_benchmark", "03_top_benchmark", "04_vertexing", "05_jetclr", "06_anomaly"]
 
 
 def test_every_notebook_is_listed():
@@ -18,7 +18,8 @@ def test_every_notebook_is_listed():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_runs(name):
+def test_notebook_runs(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's work folder (mkdtemp) goes to the test's tmp_path
     book = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     client = nbclient.NotebookClient(book, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(NOTEBOOKS)}})

@@ -28,7 +28,7 @@ _READ_CACHE: dict[tuple, Jets] = {}
 _READ_CACHE_SIZE = 2
 
 
-def _read_once(files: list[str], mapping, max_jets: int | None) -> Jets:
+def read_once(files: list[str], mapping, max_jets: int | None) -> Jets:
     """read_jets of ``files``, kept for the next call with the same (unchanged) files and options."""
     paths = expand_paths(files)
     stats = tuple((os.path.abspath(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in paths)
@@ -98,7 +98,7 @@ class JetDataModule(L.LightningDataModule):
     def _read(self, files: list[str], what: str) -> Jets:
         if not files:
             raise InputError(f"no {what} files: {self.hint.format(what=what)}")
-        jets = _read_once(files, self.config.mapping, self.config.max_jets)
+        jets = read_once(files, self.config.mapping, self.config.max_jets)
         if not self.labelled:
             return Jets(jets.arrays[[f for f in jets.fields if f != "jet_label"]])
         if jets.labels is None:

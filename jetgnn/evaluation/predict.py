@@ -57,7 +57,8 @@ def predict_to_root(run_dir, data, out, step_size: int = 10_000, mapping=None) -
     quantiles of the training jets, recorded in the checkpoint).
 
     ``mapping`` reads ``data`` (preset name, YAML, dict; default the training mapping). Jet-level inputs give one
-    entry per jet (tree ``tree``): ``score_<class>`` (probability of each class), the CARRIED jet fields present
+    entry per jet (tree ``tree``): ``score_<class>`` (probability of each class; ``anomaly_score`` for anomaly
+    models), the CARRIED jet fields present
     in the input and the one-hot ``label_<class>`` branches when labels exist. For multitask taggers (the
     vertexer), also jagged per-track branches in the order of the input tracks: ``part_pred_origin`` (predicted
     origin class, SPEC §2), ``part_score_origin_<class>`` (its probabilities), ``part_pred_vtx`` (reconstructed
@@ -73,7 +74,7 @@ def predict_to_root(run_dir, data, out, step_size: int = 10_000, mapping=None) -
     out = output_file(out, "output file", inputs=paths)
     tagger = load_tagger(run_dir)
     names = tagger.label_names
-    mapping = load_mapping(tagger.config.data.mapping if mapping is None else mapping)
+    mapping = load_mapping(tagger.mapping if mapping is None else mapping)
     counts = {"jets": 0, "outside": 0}
     if mapping is not None and mapping.event_level:
         n = write_tree(Path(out), _event_payloads(tagger, paths, mapping, names, step_size, counts), FRIEND_TREE)
@@ -82,7 +83,8 @@ def predict_to_root(run_dir, data, out, step_size: int = 10_000, mapping=None) -
     def chunks():
         for path in paths:
             for jets in iter_jets(path, step_size=step_size, mapping=mapping):
-                check_classes(jets.label_names, names, path, "the tagger's training data")
+                if names is not None:
+                    check_classes(jets.label_names, names, path, "the tagger's training data")
                 if len(jets):
                     columns = _columns(tagger, jets, names)
                     counts["jets"] += len(jets)
@@ -103,17 +105,19 @@ def _event_payloads(tagger, paths, mapping, names: list[str], step_size: int, co
     for path in paths:
         for start, jets, per_event in iter_event_chunks(path, step_size, mapping):
             stop = start + len(per_event)
-            check_classes(jets.label_names, names, path, "the tagger's training data")
+            if names is not None:
+                check_classes(jets.label_names, names, path, "the tagger's training data")
             total = int(per_event.sum())
             position = np.zeros(len(per_event), dtype=np.int64)
             position[1:] = np.cumsum(per_event)[:-1]
             at = position[ak.to_numpy(jets["event_index"]) - start] + ak.to_numpy(jets["jet_index"])
             record = {}
-            probs = tagger.predict_proba(jets) if len(jets) else np.zeros((0, len(names)), np.float32)
-            for k, name in enumerate(names):
+            outputs = tagger.output_columns(jets) if len(jets) else \
+                {name: np.zeros(0, dtype=np.float32) for name in tagger.output_names}
+            for name, values in outputs.items():
                 score = np.full(total, np.nan, dtype=np.float32)
-                score[at] = probs[:, k]
-                record[f"score_{name}"] = ak.unflatten(score, per_event)
+                score[at] = values
+                record[name] = ak.unflatten(score, per_event)
             selected = np.zeros(total, dtype=np.int32)
             selected[at] = 1
             record["selected"] = ak.unflatten(selected, per_event)
@@ -128,15 +132,16 @@ def _event_payloads(tagger, paths, mapping, names: list[str], step_size: int, co
 
 
 def _columns(tagger, jets, names: list[str]) -> dict:
-    tracks = tagger.predict_tracks(jets) if tagger.is_multitask else None
-    probs = tagger.predict_proba(jets) if tracks is None else tracks["jet_probs"]
-    columns = {f"score_{name}": probs[:, k].astype(np.float32) for k, name in enumerate(names)}
-    if tracks is not None:
+    if tagger.is_multitask:
+        tracks = tagger.predict_tracks(jets)
+        columns = {f"score_{name}": tracks["jet_probs"][:, k].astype(np.float32) for k, name in enumerate(names)}
         columns.update(_track_columns(jets, tracks))
+    else:
+        columns = tagger.output_columns(jets)
     for field in CARRIED:
         if field in jets:
             columns[field] = np.asarray(jets[field].to_numpy())
-    if jets.labels is not None:
+    if jets.labels is not None and names is not None:
         for k, name in enumerate(names):
             columns[f"label_{name}"] = (jets.labels == k).astype(np.int32)
     columns["in_training_range"] = tagger.in_training_range(jets).astype(np.int32)

@@ -24,6 +24,11 @@ probabilities) and ``same_vertex`` [B, N, N] (pair probabilities). Padded positi
 scores the same whatever N it is padded to. :func:`onnx_inputs` makes these arrays from jets with the
 tagger's own graph options; the feature names, classes and graph options travel in the model's metadata,
 so :class:`OnnxTagger` scores ROOT files without the run directory.
+
+Anomaly models (``jetgnn anomaly train``) export their score: input ``images`` [B, 1, S, S] (the image models)
+or ``particles`` [B, N, 3] and ``mask`` [B, N] (graph_ae), output ``anomaly_score`` [B]; their inputs' options
+travel in the metadata (``anomaly``), and :meth:`OnnxTagger.anomaly_score` scores jets like
+``AnomalyTagger.anomaly_score``.
 """
 
 from __future__ import annotations
@@ -39,11 +44,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from jetgnn.datasets.anomaly import AnomalyInputs, model_inputs
 from jetgnn.errors import ExportMismatchError, InputError
 from jetgnn.graphs.builder import build_graphs
 from jetgnn.models import JetTagger
 from jetgnn.models.layers import DenseLayout, EdgeConvBlock
-from jetgnn.tagger import Tagger, jet_scores, load_tagger, map_jet_chunks
+from jetgnn.tagger import AnomalyTagger, Tagger, jet_scores, load_tagger, map_jet_chunks
 from jetgnn.utils.files import atomic_path
 from jetgnn.version import __version__
 
@@ -171,43 +177,95 @@ def _metadata(tagger, wrapper: PaddedTagger, n_min: int) -> dict[str, str]:
             "outputs": json.dumps(wrapper.output_names)}
 
 
-def export_onnx(run_dir_or_tagger, out, check_jets=None, atol: float = 1e-5) -> Path:
-    """Export a trained neural tagger to ONNX (dynamic jet and particle axes); returns the .onnx path.
+class _AnomalyScore(nn.Module):
+    """An anomaly model's score with plain tensor inputs (images, or particles and mask)."""
 
-    With ``check_jets`` (Jets), ONNX Runtime's outputs on them are compared with PyTorch's and a difference
-    above ``atol`` is an error.
-    """
-    import onnx
+    def __init__(self, model, kind: str):
+        super().__init__()
+        self.model, self.kind = model.eval(), kind
+        self.input_names = ["images"] if kind == "image" else ["particles", "mask"]
+        self.output_names = ["anomaly_score"]
 
-    tagger = run_dir_or_tagger if isinstance(run_dir_or_tagger, Tagger) else load_tagger(run_dir_or_tagger)
-    if not isinstance(tagger.model, JetTagger):
-        raise InputError("the linear baseline is a scikit-learn model, not a neural tagger: ONNX export covers the "
-                         "neural taggers (mlp, pfn, efn, particlenet, mpnn, transformer, vertexer)")
-    out = Path(out)
-    if out.suffix != ".onnx":
-        raise InputError(f"ONNX output file must end in .onnx: {out}")
-    if not out.parent.is_dir():
-        raise InputError(f"output folder {out.parent} does not exist (for {out})")
-    wrapper = PaddedTagger(tagger.model)
-    n_min = min_particles(tagger.model)
+    def forward(self, *inputs):
+        return self.model.score(inputs[0] if self.kind == "image" else tuple(inputs))
+
+
+def _anomaly_example(tagger: AnomalyTagger) -> tuple[tuple[torch.Tensor, ...], dict]:
+    jets, particles = torch.export.Dim("jets", min=1), torch.export.Dim("particles", min=2)
+    generator = torch.Generator().manual_seed(0)
+    if tagger.inputs.kind == "image":
+        size = tagger.inputs.image.size
+        images = torch.rand(3, 1, size, size, generator=generator)
+        return (images / images.sum((2, 3), keepdim=True),), {"inputs": ({0: jets},)}
+    n = max(4, tagger.inputs.max_particles // 2)
+    x = torch.rand(3, n, tagger.inputs.n_features, generator=generator)
+    mask = torch.ones(3, n, dtype=torch.bool)
+    mask[0, n // 2:] = False
+    return (x, mask), {"inputs": ({0: jets, 1: particles}, {0: jets, 1: particles})}
+
+
+def _export_program(wrapper: nn.Module, example, dynamic_shapes):
     exporter_log = logging.getLogger("torch.onnx")
     level = exporter_log.level
     exporter_log.setLevel(logging.ERROR)  # "torchvision is not installed" notices
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # and the exporter's step log
             warnings.simplefilter("ignore")
-            program = torch.onnx.export(wrapper, _example_inputs(wrapper, n_min), dynamo=True, verbose=False,
-                                        input_names=wrapper.input_names, output_names=wrapper.output_names,
-                                        dynamic_shapes=_dynamic_shapes(wrapper, n_min))
+            return torch.onnx.export(wrapper, example, dynamo=True, verbose=False, input_names=wrapper.input_names,
+                                     output_names=wrapper.output_names, dynamic_shapes=dynamic_shapes)
     finally:
         exporter_log.setLevel(level)
+
+
+def _save(program, metadata: dict[str, str], out: Path) -> None:
+    import onnx
+
     model = program.model_proto
-    for key, value in _metadata(tagger, wrapper, n_min).items():
+    for key, value in metadata.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.checker.check_model(model)
     with atomic_path(out, suffix=".onnx") as tmp:
         onnx.save_model(model, str(tmp))
+
+
+def _check_out(out) -> Path:
+    out = Path(out)
+    if out.suffix != ".onnx":
+        raise InputError(f"ONNX output file must end in .onnx: {out}")
+    if not out.parent.is_dir():
+        raise InputError(f"output folder {out.parent} does not exist (for {out})")
+    return out
+
+
+def export_onnx(run_dir_or_tagger, out, check_jets=None, atol: float = 1e-5) -> Path:
+    """Export a trained neural tagger (or anomaly model) to ONNX (dynamic jet and particle axes); returns the
+    .onnx path.
+
+    With ``check_jets`` (Jets), ONNX Runtime's outputs on them are compared with PyTorch's and a difference
+    above ``atol`` is an error.
+    """
+    tagger = run_dir_or_tagger if isinstance(run_dir_or_tagger, (Tagger, AnomalyTagger)) \
+        else load_tagger(run_dir_or_tagger)
+    if isinstance(tagger, AnomalyTagger):
+        out = _check_out(out)
+        wrapper = _AnomalyScore(tagger.model, tagger.inputs.kind)
+        example, shapes = _anomaly_example(tagger)
+        _save(_export_program(wrapper, example, shapes),
+              {"jetgnn_version": __version__, "model": tagger.name, "mapping": json.dumps(tagger.mapping),
+               "anomaly": json.dumps({**tagger.inputs.to_dict(), "score": tagger.model.score_name}),
+               "inputs": json.dumps(wrapper.input_names), "outputs": json.dumps(wrapper.output_names)}, out)
+        if check_jets is not None:
+            check_onnx(tagger, out, check_jets, atol)
+        return out
+    if not isinstance(tagger.model, JetTagger):
+        raise InputError("the linear baseline is a scikit-learn model, not a neural tagger: ONNX export covers the "
+                         "neural taggers (mlp, pfn, efn, particlenet, mpnn, transformer, vertexer)")
+    out = _check_out(out)
+    wrapper = PaddedTagger(tagger.model)
+    n_min = min_particles(tagger.model)
+    program = _export_program(wrapper, _example_inputs(wrapper, n_min), _dynamic_shapes(wrapper, n_min))
+    _save(program, _metadata(tagger, wrapper, n_min), out)
     if check_jets is not None:
         check_onnx(tagger, out, check_jets, atol)
     return out
@@ -216,6 +274,11 @@ def export_onnx(run_dir_or_tagger, out, check_jets=None, atol: float = 1e-5) -> 
 def check_onnx(tagger, path, jets, atol: float = 1e-5) -> float:
     """Largest |ONNX Runtime - PyTorch| over all outputs on ``jets``; raises if above ``atol``."""
     session = OnnxTagger(path)
+    if isinstance(tagger, AnomalyTagger):
+        worst = float(np.max(np.abs(session.anomaly_score(jets) - tagger.anomaly_score(jets)), initial=0.0))
+        if not worst <= atol:
+            raise ExportMismatchError(f"ONNX Runtime and PyTorch differ by {worst:.3g} (> {atol:g}) on {path}")
+        return worst
     inputs = onnx_inputs(tagger, jets)
     wrapper = PaddedTagger(tagger.model)
     with torch.no_grad():
@@ -250,22 +313,45 @@ class OnnxTagger:
             detail = " ".join(str(err).split())[:120]
             raise InputError(f"{path} is not a readable ONNX model ({err.__class__.__name__}: {detail})") from None
         meta = self.session.get_modelmeta().custom_metadata_map
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.last_inference_jets_per_s: float | None = None
+        self.anomaly: AnomalyInputs | None = None
+        if "anomaly" in meta:  # an anomaly model: its score
+            options = json.loads(meta["anomaly"])
+            self.score_name = options.pop("score")
+            self.anomaly, self.mapping, self.label_names = AnomalyInputs(**options), json.loads(meta["mapping"]), None
+            return
         if "graph_options" not in meta:
             raise InputError(f"{path} was not written by jetgnn export (no graph_options metadata)")
         self.label_names = json.loads(meta["label_names"])
         self.graph_options = json.loads(meta["graph_options"])
         self.mapping = json.loads(meta["mapping"])
         self.min_particles = int(meta["min_particles"])
-        self.input_names = [i.name for i in self.session.get_inputs()]
-        self.last_inference_jets_per_s: float | None = None
 
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         """The model's outputs for padded ``inputs`` (extra keys are ignored)."""
         return self.session.run(None, {name: inputs[name] for name in self.input_names})
 
+    def anomaly_score(self, jets_or_paths, batch_size: int = 1024, mapping=None) -> np.ndarray:
+        """[n_jets] anomaly scores of an exported anomaly model (Jets, or files read with ``mapping``)."""
+        if self.anomaly is None:
+            raise InputError("this ONNX model is a tagger, not an anomaly model: use predict")
+
+        def score(chunk):
+            arrays = model_inputs(chunk, self.anomaly)
+            return self.run(dict(zip(self.input_names, arrays, strict=True)))[0]
+
+        outputs, self.last_inference_jets_per_s = map_jet_chunks(
+            jets_or_paths, batch_size, self.mapping if mapping is None else mapping, score)
+        return np.concatenate(outputs) if outputs else np.zeros(0, dtype=np.float32)
+
     def predict(self, jets_or_paths, batch_size: int = 1024, mapping=None) -> np.ndarray:
-        """Per-jet scores: the signal probability for two classes, else [n_jets, n_classes] probabilities.
-        Files are read with ``mapping`` (preset name, YAML, dict; default the training mapping)."""
+        """Per-jet scores: the signal probability for two classes, else [n_jets, n_classes] probabilities (the
+        anomaly score of an anomaly model). Files are read with ``mapping`` (preset name, YAML, dict; default
+        the training mapping)."""
+        if self.anomaly is not None:
+            return self.anomaly_score(jets_or_paths, batch_size, mapping)
+
         def probabilities(chunk):
             batch = build_graphs(chunk, **self.graph_options)
             return self.run(padded_arrays(batch, self.input_names, self.min_particles))[0]

@@ -10,7 +10,7 @@ from jetgnn.generation.impact import smeared_impact_parameters
 from jetgnn.generation.recipes import Recipe
 from jetgnn.generation.selection import JetSink
 from jetgnn.generation.substructure import jet_substructure
-from jetgnn.io.schema import JET_BRANCHES, PARTICLE_BRANCHES, type_flags
+from jetgnn.io.schema import JET_BRANCHES, OPTIONAL_JET_BRANCHES, PARTICLE_BRANCHES, type_flags
 from jetgnn.kinematics import delta_phi
 
 
@@ -74,6 +74,11 @@ def chunk_columns(sink: JetSink, recipe: Recipe, rng: np.random.Generator) -> di
     )
     for name, dtype in JET_BRANCHES.items():
         columns[name] = np.asarray(columns[name]).astype(dtype).reshape(n_jets)
+    if recipe.record_invisible:
+        inv_px, inv_py = j["invisible_px"], j["invisible_py"]
+        total = np.hypot(j["px"] + inv_px, j["py"] + inv_py)
+        columns["aux_invisible_pt_fraction"] = (np.hypot(inv_px, inv_py) / np.maximum(total, 1e-9)).astype(
+            OPTIONAL_JET_BRANCHES["aux_invisible_pt_fraction"])
     labels = columns["jet_label"]
     for k, name in enumerate(recipe.labels):
         columns[f"label_{name}"] = (labels == k).astype(np.int32)

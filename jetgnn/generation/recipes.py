@@ -32,7 +32,8 @@ class Source:
     name : short name used in seeds and reports.
     settings : Pythia ``readString`` lines (added to COMMON_SETTINGS).
     quota : fraction of each chunk's jets per class name that this source provides.
-    kind : how jets of this source are labelled ("zq"/"zg" hard parton, "top", "qcd", "flavour").
+    kind : how jets of this source are labelled ("hard_parton", "top", "flavour", "dark": a dark quark of the
+    hard process within R).
     """
 
     name: str
@@ -49,7 +50,8 @@ class Recipe:
     use_rapidity : cut on rapidity y instead of pseudorapidity. max_jets_per_event : take up to this many
     of the hardest jets (1 = leading jet only). track_pt_min : if set, store only charged particles above
     this pT (GeV) as constituents (the flavour recipe's tracks); jet kinematics and substructure still
-    come from all visible constituents.
+    come from all visible constituents. record_invisible : also write ``aux_invisible_pt_fraction`` (the
+    missing-pT fraction of each jet from the invisible final-state particles within R of its axis).
     """
 
     task: str
@@ -61,6 +63,7 @@ class Recipe:
     use_rapidity: bool = False
     max_jets_per_event: int = 1
     track_pt_min: float | None = None
+    record_invisible: bool = False
     description: str = ""
     labels: tuple[str, ...] = field(default=())
 
@@ -161,7 +164,59 @@ _FLAVOUR = Recipe(
     ),
 )
 
-RECIPES: dict[str, Recipe] = {"qg": _QG, "top": _TOP, "flavour": _FLAVOUR}
+#: Dark showers (Pythia8 Hidden Valley; see DARK_SHOWER): a leptophobic Z' of 1.2 TeV to a dark quark pair
+#: (Jacobian peak of the dark-quark pT at 600 GeV), an SU(3) dark sector with two light dark flavours that
+#: showers (running coupling, Lambda_d = 5 GeV, cut-off 1.1 Lambda_d) and hadronises into dark pions (4 GeV)
+#: and rho mesons (10 GeV). Flavour-diagonal dark mesons decay promptly to SM quarks with probability 1 - r_inv
+#: and to a pair of invisible dark-matter stand-ins (id 51) with r_inv = 0.3; off-diagonal ones are stable and
+#: invisible. Parameters in the spirit of the semi-visible-jet benchmarks of Cohen, Lisanti & Lou (r_inv) and of
+#: the dark-shower jets of the anomaly-detection papers (Aachen-like light dark mesons); the values are ours.
+DARK_SHOWER = {"m_zprime": 1200.0, "m_quark": 2.0, "m_pion": 4.0, "m_rho": 10.0, "lambda": 5.0, "r_inv": 0.3,
+               "n_gauge": 3, "n_flavours": 2}
+
+
+def _dark_settings(p: dict) -> tuple[str, ...]:
+    visible, invisible = 1 - p["r_inv"], p["r_inv"]
+    return (
+        "HiddenValley:ffbar2Zv = on", "HiddenValley:Ngauge = {n_gauge}".format(**p),
+        "HiddenValley:nFlav = {n_flavours}".format(**p), "HiddenValley:spinFv = 0",
+        "HiddenValley:FSR = on", "HiddenValley:fragment = on", "HiddenValley:alphaOrder = 1",
+        "HiddenValley:Lambda = {lambda}".format(**p), "HiddenValley:pTminFSR = {:g}".format(1.1 * p["lambda"]),
+        "HiddenValley:probVector = 0.75",
+        "4900023:m0 = {m_zprime}".format(**p), "4900023:mWidth = 10.", "4900023:onMode = off",
+        "4900023:onIfAny = 4900101",
+        "4900101:m0 = {m_quark}".format(**p),
+        "4900111:m0 = {m_pion}".format(**p), "4900211:m0 = {m_pion}".format(**p),
+        "4900113:m0 = {m_rho}".format(**p), "4900213:m0 = {m_rho}".format(**p),
+        "51:m0 = 0.0", "51:isResonance = off",
+        f"4900111:oneChannel = 1 {visible:g} 91 -3 3", f"4900111:addChannel = 1 {invisible:g} 0 51 -51",
+        f"4900113:oneChannel = 1 {visible / 5:g} 91 -1 1", f"4900113:addChannel = 1 {visible / 5:g} 91 -2 2",
+        f"4900113:addChannel = 1 {visible / 5:g} 91 -3 3", f"4900113:addChannel = 1 {visible / 5:g} 91 -4 4",
+        f"4900113:addChannel = 1 {visible / 5:g} 91 -5 5", f"4900113:addChannel = 1 {invisible:g} 0 51 -51",
+        "4900211:mayDecay = off", "4900213:mayDecay = off",
+        "PhaseSpace:mHatMin = 1000.", "PhaseSpace:mHatMax = 1400.",
+        "PartonLevel:MPI = off",
+    )
+
+
+_DARKJET = Recipe(
+    task="darkjet",
+    radius=0.8,
+    pt_min=550.0,
+    pt_max=650.0,
+    abs_eta_max=2.0,
+    max_jets_per_event=2,
+    record_invisible=True,
+    description="Semi-visible dark-shower jets (Pythia8 Hidden Valley, Z'(1.2 TeV) -> dark quarks, SU(3) with two "
+    "dark flavours, dark pions 4 GeV, rho 10 GeV, r_inv = 0.3) vs QCD dijets, MPI off, R=0.8, pT 550-650 GeV, "
+    "|eta|<2 (the top recipe's jets); a dark jet contains a dark quark of the hard process within dR<0.8",
+    sources=(
+        Source("dark", _dark_settings(DARK_SHOWER), {"dark": 0.5}, kind="dark"),
+        Source("qcd", ("HardQCD:all = on", *_NO_MPI_600), {"QCD": 0.5}, kind="hard_parton"),
+    ),
+)
+
+RECIPES: dict[str, Recipe] = {"qg": _QG, "top": _TOP, "flavour": _FLAVOUR, "darkjet": _DARKJET}
 
 #: Flavour labelling: heavy hadrons must have pT above this (GeV) and lie within this dR of the jet axis.
 HADRON_PT_MIN = 5.0

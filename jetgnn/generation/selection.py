@@ -15,7 +15,8 @@ from jetgnn.io.schema import Origin
 #: Particle columns accumulated per stored constituent (flat over the chunk).
 PARTICLE_COLUMNS = ("px", "py", "pz", "e", "charge", "pid", "vx", "vy", "vz", "vtx", "origin")
 #: Jet columns accumulated per jet.
-JET_COLUMNS = ("px", "py", "pz", "e", "label", "parton_pt", "parton_eta", "parton_phi", "parton_pid", "n")
+JET_COLUMNS = ("px", "py", "pz", "e", "label", "parton_pt", "parton_eta", "parton_phi", "parton_pid", "n",
+               "invisible_px", "invisible_py")
 
 
 class JetSink:
@@ -39,6 +40,27 @@ def _hard_partons(pythia) -> list[tuple[float, float, float, int]]:
         p = process[i]
         if p.isParton():
             out.append((p.pT(), p.eta(), p.phi(), p.id()))
+    return out
+
+
+#: PDG id of the Hidden Valley dark quark (Pythia's qv)
+DARK_QUARK = 4900101
+
+
+def _dark_quarks(pythia) -> list[tuple[float, float, float, int]]:
+    """(pT, eta, phi, pid) of the dark quarks of the hard process."""
+    process = pythia.process
+    return [(process[i].pT(), process[i].eta(), process[i].phi(), process[i].id()) for i in range(process.size())
+            if process[i].idAbs() == DARK_QUARK]
+
+
+def _invisible(event) -> list[tuple[float, float, float, float]]:
+    """(px, py, eta, phi) of the invisible final-state particles (neutrinos, stable dark hadrons)."""
+    out = []
+    for i in range(event.size()):
+        particle = event[i]
+        if particle.isFinal() and not particle.isVisible():
+            out.append((particle.px(), particle.py(), particle.eta(), particle.phi()))
     return out
 
 
@@ -132,6 +154,11 @@ class EventSelector:
                     break
         return out
 
+    def _label_dark(self, pythia, candidates):
+        quarks = _dark_quarks(pythia)
+        return [(j, p4, eta, phi, self.single_label, quark) for j, p4, eta, phi in candidates
+                if (quark := _nearest(quarks, eta, phi, self.recipe.radius)) is not None]
+
     def _label_flavour(self, pythia, slowjet, candidates, ancestry):
         event = pythia.event
         partons = None
@@ -159,8 +186,9 @@ class EventSelector:
         return out
 
     # -- extraction --------------------------------------------------------------------------------
-    def _store(self, sink: JetSink, event, slowjet, j, p4, label, parton, ancestry):
-        """Append one jet: constituents sorted by decreasing pT, truth vertices and origins."""
+    def _store(self, sink: JetSink, event, slowjet, j, p4, label, parton, ancestry, invisible=()):
+        """Append one jet: constituents sorted by decreasing pT, truth vertices and origins, and the transverse
+        momentum of the ``invisible`` particles within R of its axis."""
         rows = []
         full = sink.full
         n_full = 0
@@ -214,6 +242,10 @@ class EventSelector:
         jets["parton_phi"].append(parton[2])
         jets["parton_pid"].append(parton[3])
         jets["n"].append(len(rows))
+        eta, phi, radius = p4.eta(), p4.phi(), self.recipe.radius
+        inside = [(px, py) for px, py, e, f in invisible if truth.delta_r(eta, phi, e, f) < radius]
+        jets["invisible_px"].append(sum(v[0] for v in inside))
+        jets["invisible_py"].append(sum(v[1] for v in inside))
 
     def process(self, pythia, slowjet, sink: JetSink, wanted: dict[int, int]) -> int:
         """Select, label and store this event's jets while quotas last; return the number stored."""
@@ -228,12 +260,17 @@ class EventSelector:
             labelled = self._label_top(pythia, candidates)
         elif kind == "flavour":
             labelled = self._label_flavour(pythia, slowjet, candidates, ancestry)
+        elif kind == "dark":
+            labelled = self._label_dark(pythia, candidates)
         else:  # pragma: no cover - recipes are fixed data
             raise ValueError(f"unknown source kind {kind!r}")
         stored = 0
+        invisible = None
         for j, p4, _eta, _phi, label, parton in labelled:
             if wanted.get(label, 0) > 0:
-                self._store(sink, pythia.event, slowjet, j, p4, label, parton, ancestry)
+                if invisible is None:
+                    invisible = _invisible(pythia.event) if self.recipe.record_invisible else []
+                self._store(sink, pythia.event, slowjet, j, p4, label, parton, ancestry, invisible)
                 wanted[label] -= 1
                 stored += 1
         return stored

@@ -47,7 +47,7 @@ from pydantic import Field, create_model, model_validator
 
 from jetgnn.errors import InputError
 from jetgnn.io.presets import PRESETS
-from jetgnn.io.schema import JET_BRANCHES, LABELS, PARTICLE_BRANCHES
+from jetgnn.io.schema import JET_BRANCHES, LABELS, OPTIONAL_JET_BRANCHES, PARTICLE_BRANCHES
 from jetgnn.utils.config import ConfigModel, ErrorStyle, PositiveInt, parse_yaml, read_yaml, validate
 
 #: the momentum forms a particle collection may use (GeV, radians); "rapidity" is y, not η (EnergyFlow)
@@ -281,7 +281,8 @@ def jetclass_mapping(available: set[str], origin: str = "<jetclass>") -> BranchM
     extra = {name[len("jet_"):]: name for name in JET_BRANCHES
              if name.startswith("jet_") and name[len("jet_"):] not in jets and name != "jet_label"
              and name in available}
-    extra.update({name: name for name in JET_BRANCHES if name.startswith("aux_") and name in available})
+    extra.update({name: name for name in (*JET_BRANCHES, *OPTIONAL_JET_BRANCHES) if name.startswith("aux_")
+                  and name in available})
     mapping = BranchMapping(particles=particles, jets=jets, jet_extra=extra, origin=origin, format="root")
     for names in LABELS.values():
         one_hot = [f"label_{n}" for n in names]

@@ -54,11 +54,19 @@ JET_BRANCHES: dict[str, str] = {
     "aux_parton_pid": "int32",
 }
 
+#: Per-jet branches that only some recipes write (``generate darkjet``), read when a file has them.
+OPTIONAL_JET_BRANCHES: dict[str, str] = {
+    # |vector sum of the pT of invisible particles (neutrinos, stable dark hadrons) within R of the jet axis| /
+    # |jet pT + that sum| (vectors): the missing-pT fraction of semi-visible jets
+    "aux_invisible_pt_fraction": "float32",
+}
+
 #: Class names per task, in ``jet_label`` order; one-hot branches are ``label_<name>``.
 LABELS: dict[str, tuple[str, ...]] = {
     "qg": ("g", "q"),
     "top": ("QCD", "Tbqq"),
     "flavour": ("light", "c", "b"),
+    "darkjet": ("QCD", "dark"),
 }
 
 class Origin(IntEnum):

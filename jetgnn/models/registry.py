@@ -54,7 +54,16 @@ def model_parameters(name: str) -> dict:
 def check_parameters(name: str, params: dict, config: bool = False) -> None:
     """Raise InputError for a parameter that model ``name`` does not have or a value unlike its default's type;
     ``config`` words the error for a config's ``model.params``."""
-    allowed = model_parameters(name)
+    check_values(name, model_parameters(name), params, config)
+
+
+def constructor_defaults(cls: type, skip: int = 1) -> dict:
+    """The keyword parameters of ``cls`` with their defaults (after ``skip`` leading ones, ``self`` included)."""
+    return {p.name: p.default for p in list(inspect.signature(cls.__init__).parameters.values())[skip:]}
+
+
+def check_values(name: str, allowed: dict, params: dict, config: bool = False) -> None:
+    """:func:`check_parameters` against the parameters ``allowed`` (name -> default) of model ``name``."""
     for key, value in params.items():
         where = f"'model.params.{key}'" if config else f"parameter {key!r}"
         if key not in allowed:
@@ -75,7 +84,9 @@ def check_parameters(name: str, params: dict, config: bool = False) -> None:
 
 
 #: float hyper-parameters that are fractions: dropout in [0, 1), thresholds in (0, 1)
-_FRACTIONS = {"dropout": (0.0, True), "vertex_threshold": (0.0, False)}
+_FRACTIONS = {"dropout": (0.0, True), "vertex_threshold": (0.0, False), "replay_ratio": (0.0, True)}
+#: non-negative hyper-parameters for which 0 means "off" (penalty weights, phases, chain lengths)
+_ZERO_ALLOWED = {"decorrelation", "ae_epochs", "gamma", "z_steps", "x_steps"}
 
 
 def _value_problem(key: str, default, value) -> str | None:
@@ -100,7 +111,7 @@ def _value_problem(key: str, default, value) -> str | None:
         return None
     if value < 0:
         return "must not be negative"
-    if value == 0:
+    if value == 0 and key not in _ZERO_ALLOWED:
         return "must be positive"
     return None
 

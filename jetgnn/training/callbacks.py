@@ -87,6 +87,8 @@ class History(L.Callback):
         metrics = trainer.callback_metrics
         values = {key: float(metrics[key]) if key in metrics else None
                   for key in ("train_loss", "val_loss", "val_auc", "train_jets_per_s")}
+        values.update({key: float(value) for key, value in metrics.items()  # e.g. the terms of anomaly losses
+                       if key.startswith(("train_", "val_")) and key not in values and value.numel() == 1})
         if not trainer.is_global_zero:
             return
         epoch = trainer.current_epoch

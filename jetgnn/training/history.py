@@ -20,11 +20,13 @@ def read_history(path: Path) -> list[dict]:
 
 
 def write_history(path: Path, rows: list[dict]) -> None:
+    """The COLUMNS, then any other column a row has (e.g. the terms of an anomaly model's loss), in order."""
+    extra = list(dict.fromkeys(k for row in rows for k in row if k not in COLUMNS))
     with atomic_path(path, suffix=".csv") as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=[*COLUMNS, *extra])
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: row.get(k) for k in COLUMNS})
+            writer.writerow({k: row.get(k) for k in (*COLUMNS, *extra)})
 
 
 def loss_plot(history: list[dict], path: Path, ylabel: str = "loss") -> None:

@@ -1,0 +1,12 @@
+"""Unsupervised anomaly detection: train an anomaly model on background jets, evaluate it against signals.
+
+``jetgnn anomaly train`` / :func:`train_anomaly`, ``jetgnn anomaly evaluate`` / :func:`evaluate_anomaly`; the
+models are in :mod:`jetgnn.models.anomaly`, their inputs in :mod:`jetgnn.datasets.anomaly`, the metrics in
+:mod:`jetgnn.evaluation.anomaly`. A trained run scores jets through ``jetgnn.load_tagger(run).anomaly_score``
+and ``jetgnn predict`` (branch ``anomaly_score``).
+"""
+
+from jetgnn.anomaly.evaluate import evaluate_anomaly
+from jetgnn.anomaly.runner import train_anomaly
+
+__all__ = ["evaluate_anomaly", "train_anomaly"]

@@ -1,0 +1,146 @@
+"""Inputs of the anomaly models and their datasets: jet images or padded constituents, with the jet mass.
+
+:class:`AnomalyInputs` says what a model reads (recorded in its checkpoint); :func:`model_inputs` builds it from
+Jets (vectorised, :mod:`jetgnn.transforms.images`, :mod:`jetgnn.transforms.particles`); :class:`AnomalyBatch` is
+one batch (``inputs`` tensors, ``mass`` [n] GeV); :class:`AnomalyDataModule` reads the background jets of a data
+config (the jets of the ``background`` classes of labelled files; every jet of unlabelled ones), splits them like
+every training and serves shuffled batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import awkward as ak
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset
+
+from jetgnn.datasets.config import DataConfig
+from jetgnn.datasets.datamodule import JetDataModule, read_once
+from jetgnn.errors import InputError
+from jetgnn.io.jets import Jets
+from jetgnn.transforms.images import ImageOptions, jet_images
+from jetgnn.transforms.particles import PARTICLE_FEATURES, padded_particles
+
+INPUT_KINDS = ("image", "particles")
+
+
+@dataclass(frozen=True)
+class AnomalyInputs:
+    """kind : "image" or "particles"; image : the image options (kind image); max_particles : constituents kept
+    (kind particles)."""
+
+    kind: str = "image"
+    image: ImageOptions = ImageOptions()
+    max_particles: int = 32
+
+    def __post_init__(self):
+        if self.kind not in INPUT_KINDS:
+            raise InputError(f"anomaly inputs must be one of {', '.join(INPUT_KINDS)}, got {self.kind!r}")
+        if isinstance(self.image, dict):
+            object.__setattr__(self, "image", ImageOptions(**self.image))
+
+    @property
+    def n_features(self) -> int:
+        return len(PARTICLE_FEATURES)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def model_inputs(jets: Jets, inputs: AnomalyInputs) -> tuple[np.ndarray, ...]:
+    """(images [n, 1, S, S],) or (particles [n, N, 3], mask [n, N]) of ``jets``."""
+    if inputs.kind == "image":
+        return (jet_images(jets, inputs.image)[:, None],)
+    return padded_particles(jets, inputs.max_particles)
+
+
+def as_model_input(arrays: tuple[np.ndarray, ...] | tuple[torch.Tensor, ...]):
+    """What the model's ``loss``/``score`` take: the image tensor, or the (particles, mask) pair."""
+    tensors = tuple(torch.as_tensor(a) for a in arrays)
+    return tensors[0] if len(tensors) == 1 else tensors
+
+
+@dataclass
+class AnomalyBatch:
+    """One batch: the model's input tensors and the jets' masses (GeV)."""
+
+    inputs: tuple[torch.Tensor, ...]
+    mass: torch.Tensor
+
+    @property
+    def num_graphs(self) -> int:  # the name the throughput callback counts jets with
+        return len(self.mass)
+
+    @property
+    def model_input(self):
+        return as_model_input(self.inputs)
+
+
+class TensorBatches(IterableDataset):
+    """Batches of precomputed inputs; reshuffled every epoch (``set_epoch``) from ``seed``."""
+
+    def __init__(self, arrays: tuple[np.ndarray, ...], mass: np.ndarray, batch_size: int, shuffle: bool,
+                 seed: int = 0):
+        self.arrays = tuple(torch.as_tensor(a) for a in arrays)
+        self.mass = torch.as_tensor(np.asarray(mass, dtype=np.float32))
+        self.batch_size, self.shuffle, self.seed, self.epoch = batch_size, shuffle, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-len(self.mass) // self.batch_size)
+
+    def __iter__(self):
+        n = len(self.mass)
+        order = torch.from_numpy(np.random.default_rng([self.seed, self.epoch]).permutation(n)) if self.shuffle \
+            else torch.arange(n)
+        for start in range(0, n, self.batch_size):
+            index = order[start:start + self.batch_size]
+            yield AnomalyBatch(tuple(a[index] for a in self.arrays), self.mass[index])
+
+
+def select_background(jets: Jets, background: list[str] | None, where: str) -> Jets:
+    """The jets of the ``background`` classes (all jets if None or the jets have no labels), without labels."""
+    if background is not None and jets.labels is not None:
+        names = list(jets.label_names or [])
+        unknown = [name for name in background if name not in names]
+        if unknown:
+            raise InputError(f"{where}: no class {', '.join(unknown)} among the jets' classes "
+                             f"({', '.join(names)}); set anomaly.background to some of them")
+        keep = np.isin(jets.labels, [names.index(name) for name in background])
+        jets = jets[keep]
+    if not len(jets):
+        raise InputError(f"{where}: no background jets ({', '.join(background or [])})")
+    return Jets(jets.arrays[[f for f in jets.fields if f != "jet_label"]])
+
+
+class AnomalyDataModule(JetDataModule):
+    """The background jets of ``config`` as :class:`TensorBatches` of ``inputs`` (see the module docstring)."""
+
+    def __init__(self, config: DataConfig, inputs: AnomalyInputs, background: list[str] | None, seed: int = 0,
+                 num_workers: int = 0):
+        super().__init__(config, seed=seed, num_workers=num_workers, labelled=True)
+        self.inputs, self.background = inputs, background
+
+    def _read(self, files: list[str], what: str) -> Jets:
+        if not files:
+            raise InputError(f"no {what} files: {self.hint.format(what=what)}")
+        jets = read_once(files, self.config.mapping, self.config.max_jets)
+        return select_background(jets, self.background, f"{what} files {', '.join(files)}")
+
+    def _check_classes(self, train: Jets, val: Jets, test: Jets) -> None:
+        pass  # background jets carry no labels
+
+    def graph_options(self) -> dict:
+        return self.config.graph.model_dump()
+
+    def make_datasets(self, graph: dict):
+        size = self.config.batch_size
+        train = TensorBatches(model_inputs(self.split.train, self.inputs), ak.to_numpy(self.split.train['jet_mass']),
+                              size, shuffle=True, seed=self.seed)
+        val = TensorBatches(model_inputs(self.split.val, self.inputs), ak.to_numpy(self.split.val['jet_mass']), size,
+                            shuffle=False)
+        return train, val

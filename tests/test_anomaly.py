@@ -1,0 +1,291 @@
+"""Unsupervised anomaly detection: inputs, models, sampling, metrics, and the CLI/API on the bundled top jets."""
+
+from __future__ import annotations
+
+import json
+
+import awkward as ak
+import numpy as np
+import pytest
+import torch
+import uproot
+
+import jetgnn
+from jetgnn.cli import main
+from jetgnn.datasets.anomaly import select_background
+from jetgnn.evaluation.anomaly import anomaly_metrics, dark_machines_row, mass_jsd
+from jetgnn.io.jets import Jets
+from jetgnn.models.anomaly import ANOMALY_MODELS, build_anomaly_model
+from jetgnn.models.anomaly.disco import distance_correlation
+from jetgnn.models.anomaly.emd import chamfer, exact_emd, sinkhorn_emd
+from jetgnn.models.anomaly.sampling import mala
+from jetgnn.transforms.images import ImageOptions, jet_images
+from jetgnn.transforms.particles import padded_particles
+
+from .conftest import BUNDLED
+
+CONFIGS = BUNDLED["top"].parent.parent / "configs"
+#: tiny settings of every anomaly model: each CLI run takes seconds
+TINY = {
+    "ae": ["model.params.latent=4", "model.params.channels=[4,8]"],
+    "vae": ["model.params.latent=4", "model.params.channels=[4,8]"],
+    "nae": ["model.params.latent=4", "model.params.channels=[4,8]", "model.params.ae_epochs=1",
+            "model.params.z_steps=2", "model.params.x_steps=2"],
+    "graph_ae": ["model.params.dim=16", "model.params.heads=2", "model.params.layers=1", "model.params.n_out=8",
+                 "model.params.iterations=10", "anomaly.max_particles=16"],
+}
+
+
+@pytest.fixture(scope="module")
+def top_jets():
+    return jetgnn.read_jets(BUNDLED["top"], entry_stop=400)
+
+
+def _rotated(jets: Jets, angle: np.ndarray, mirror: bool = False) -> Jets:
+    """The jets with their constituents rotated about the jet axis (and mirrored in Δη)."""
+    deta, dphi = jets["part_deta"], jets["part_dphi"]
+    cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    new_deta, new_dphi = cos * deta - sin * dphi, sin * deta + cos * dphi
+    arrays = ak.with_field(jets.arrays, -new_deta if mirror else new_deta, "part_deta")
+    return Jets(ak.with_field(arrays, new_dphi, "part_dphi"), jets.label_names)
+
+
+# -- inputs ----------------------------------------------------------------------------------------------------
+def test_images_are_normalised_and_invariant_under_rotations_and_reflections(top_jets):
+    """The preprocessing (centre, principal axis, flip) makes the image independent of the jet's orientation."""
+    images = jet_images(top_jets)
+    assert images.shape == (len(top_jets), 40, 40) and images.dtype == np.float32
+    np.testing.assert_allclose(images.sum((1, 2)), 1, rtol=1e-5)
+    angle = np.random.default_rng(1).uniform(0, 2 * np.pi, len(top_jets))
+    for mirror in (False, True):
+        turned = jet_images(_rotated(top_jets, angle, mirror))
+        same = np.abs(turned - images).sum((1, 2)) < 1e-3
+        assert same.mean() > 0.95, same.mean()  # a few particles sit on a pixel edge
+    raw = jet_images(_rotated(top_jets, angle), ImageOptions(rotate=False, flip=False))
+    assert (np.abs(raw - images).sum((1, 2)) < 1e-3).mean() < 0.2  # without the preprocessing they differ
+
+
+def test_principal_axis_is_vertical_and_smearing_keeps_the_sum():
+    arrays = ak.Array({"part_px": [[100.0, 50.0, 30.0]], "part_py": [[0.0, 0.0, 0.0]],
+                       "part_deta": [[0.0, 0.3, -0.3]], "part_dphi": [[0.0, 0.01, -0.01]]})
+    image = jet_images(Jets(arrays))[0]
+    rows, cols = np.nonzero(image)
+    assert np.ptp(cols) > 5 * max(np.ptp(rows), 1)  # the spread along Δη became a spread along Δφ (columns)
+    smeared = jet_images(Jets(arrays), ImageOptions(smear=1.0))[0]
+    assert smeared.sum() == pytest.approx(1.0, rel=1e-5) and (smeared > 0).sum() > (image > 0).sum()
+
+
+def test_padded_particles_are_the_hardest_with_unit_pt_fractions(top_jets):
+    features, mask = padded_particles(top_jets, 16)
+    assert features.shape == (len(top_jets), 16, 3) and mask.shape == (len(top_jets), 16)
+    np.testing.assert_allclose(features[..., 2].sum(1), 1, rtol=1e-5)
+    assert (np.diff(np.where(mask, features[..., 2], -1), axis=1) <= 1e-7).all()  # sorted by pT
+    assert (features[~mask] == 0).all()
+    n = np.minimum(top_jets.n_particles, 16)
+    assert (mask.sum(1) == n).all()
+
+
+def test_background_selection_and_the_error_for_an_unknown_class(top_jets):
+    qcd = select_background(top_jets, ["QCD"], "f.root")
+    assert len(qcd) == int((top_jets.labels == 0).sum()) and qcd.labels is None
+    with pytest.raises(jetgnn.errors.InputError, match="no class W among the jets' classes \\(QCD, Tbqq\\)"):
+        select_background(top_jets, ["W"], "f.root")
+
+
+# -- models and their pieces -------------------------------------------------------------------------------------
+def test_sinkhorn_emd_approaches_the_exact_emd_on_small_jets():
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        n, m = rng.integers(2, 7, 2)
+        pa, pb = rng.uniform(-0.5, 0.5, (n, 2)), rng.uniform(-0.5, 0.5, (m, 2))
+        wa, wb = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(m))
+        exact = exact_emd(pa, wa, pb, wb)
+        approx = float(sinkhorn_emd(*(torch.tensor(v, dtype=torch.float64)[None] for v in (pa, wa, pb, wb)),
+                                    epsilon=0.01, iterations=1000))
+        assert approx == pytest.approx(exact, rel=0.03, abs=2e-3)
+
+
+def test_set_losses_and_the_graph_ae_are_permutation_invariant():
+    torch.manual_seed(0)
+    model = build_anomaly_model("graph_ae", {"dim": 16, "heads": 2, "layers": 1, "n_out": 8}, 3).eval()
+    particles = torch.rand(4, 10, 3)
+    mask = torch.ones(4, 10, dtype=torch.bool)
+    mask[:, 7:] = False
+    particles[~mask] = 0
+    order = torch.randperm(10)
+    with torch.no_grad():
+        np.testing.assert_allclose(model.score((particles, mask)), model.score((particles[:, order], mask[:, order])),
+                                   rtol=1e-4)
+    pos, w = particles[..., :2], particles[..., 2] * mask
+    assert torch.allclose(chamfer(pos, w, pos[:, order], w[:, order]), chamfer(pos, w, pos, w))
+    assert float(chamfer(pos, w, pos, w).abs().max()) < 1e-5
+
+
+def test_mala_samples_its_target_even_with_large_steps():
+    """The Metropolis-Hastings step makes the chain sample exp(-E): a unit Gaussian keeps mean 0 and variance 1
+    with a step size at which the unadjusted Langevin chain is biased."""
+    torch.manual_seed(0)
+    x, _, rate = mala(torch.randn(4000, 2) * 3, lambda v: 0.5 * v.pow(2).sum(1), steps=200, step_size=0.9,
+                      noise=1.2)
+    assert 0.05 < rate < 0.95
+    assert float(x.mean()) == pytest.approx(0.0, abs=0.05)
+    assert float(x.var()) == pytest.approx(1.0, rel=0.08)
+
+
+def test_distance_correlation():
+    torch.manual_seed(0)
+    x = torch.randn(2000)
+    assert float(distance_correlation(x, x)) == pytest.approx(1.0, rel=1e-4)
+    assert float(distance_correlation(x, torch.randn(2000))) < 0.05
+    assert float(distance_correlation(x, x ** 2)) > 0.2  # dependence that is not correlation
+
+
+@pytest.mark.parametrize("name", list(ANOMALY_MODELS))
+def test_every_model_scores_and_trains_a_step(name):
+    torch.manual_seed(0)
+    params = {"graph_ae": {"dim": 16, "heads": 2, "layers": 1}}.get(name, {"channels": [4, 8], "latent": 4})
+    if name == "nae":
+        params.update(ae_epochs=0, z_steps=2, x_steps=2)
+    model = build_anomaly_model(name, params, 3)
+    if model.input_kind == "image":
+        x = torch.rand(8, 1, 40, 40)
+        inputs = x / x.sum((2, 3), keepdim=True)
+    else:
+        inputs = (torch.rand(8, 12, 3), torch.ones(8, 12, dtype=torch.bool))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    out = model.loss(inputs, torch.rand(8) * 200)
+    out["loss"].backward()
+    optimizer.step()
+    assert torch.isfinite(out["loss"]) and model.score(inputs).shape == (8,)
+    if name == "nae":
+        assert {"energy_pos", "energy_neg", "z_acceptance", "x_acceptance"} <= set(out)
+
+
+# -- metrics -------------------------------------------------------------------------------------------------------
+def test_anomaly_metrics_on_known_distributions():
+    rng = np.random.default_rng(0)
+    background, signal = rng.normal(0, 1, 20000), rng.normal(2, 1, 5000)
+    mass = rng.uniform(0, 300, 20000)  # independent of the score: no sculpting
+    metrics = anomaly_metrics(background, signal, mass)
+    assert metrics["auc"] == pytest.approx(0.921, abs=0.01)  # Phi(2 / sqrt 2)
+    assert metrics["signal_efficiency_at_bkg_1e-2"] == pytest.approx(0.37, abs=0.03)  # 1 - Phi(2.326 - 2)
+    assert metrics["sic_max"] > 3
+    assert metrics["mass_jsd_at_bkg_1e-2"] < 0.05
+    sculpted = mass_jsd(background, np.where(background > 2.3, 80.0, mass))  # every passing jet at 80 GeV
+    assert sculpted > 0.5
+    row = dark_machines_row("top", "ae", background, signal)
+    assert list(row) == ["Signal", "Model", "AUC", "1e-2", "1e-3", "1e-4"] and row["1e-4"] != ""
+    assert dark_machines_row("top", "ae", background[:500], signal)["1e-4"] == ""  # below 1/N_bkg
+
+
+# -- through the CLI and the API ------------------------------------------------------------------------------------
+def cli(capsys, *args):
+    rc = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return rc, captured.err
+
+
+@pytest.mark.parametrize("name", list(ANOMALY_MODELS))
+def test_anomaly_train_evaluate_predict_through_the_cli(capsys, tmp_path, name):
+    run = tmp_path / name
+    rc, err = cli(capsys, "anomaly", "train", CONFIGS / f"anomaly_{name}.yaml", "--train", BUNDLED["top"],
+                  "--out", run, "--epochs", 2, "--seed", 1, "-q", "data.max_jets=600", *TINY[name])
+    assert rc == 0, err
+    metrics = json.loads((run / "metrics.json").read_text())
+    first = jetgnn.read_jets(BUNDLED["top"], entry_stop=600)
+    assert metrics["n_jets"] + metrics["n_val_jets"] == int((first.labels == 0).sum())  # the QCD jets only
+    rc, err = cli(capsys, "anomaly", "evaluate", run, "--background", BUNDLED["top"], "--signal", BUNDLED["top"],
+                  "--out", tmp_path / "e")
+    assert rc == 0, err
+    result = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert 0 <= result["auc"] <= 1 and result["n_background"] == 1000 and result["n_signal"] == 1000
+    for plot in ("roc.png", "sic.png", "mass_sculpting.png", "dark_machines.csv"):
+        assert (tmp_path / "e" / plot).exists(), plot
+    rc, err = cli(capsys, "predict", run, "--data", BUNDLED["top"], "--out", tmp_path / "s.root")
+    assert rc == 0, err
+    with uproot.open(tmp_path / "s.root") as fin:
+        written = fin["tree"]["anomaly_score"].array(library="np")
+    tagger = jetgnn.load_tagger(run)
+    np.testing.assert_allclose(written, tagger.anomaly_score(BUNDLED["top"]), rtol=1e-5)
+    jets = jetgnn.read_jets(BUNDLED["top"])
+    bkg, sig = tagger.anomaly_score(jets[jets.labels == 0]), tagger.anomaly_score(jets[jets.labels == 1])
+    assert result["auc"] == pytest.approx(anomaly_metrics(bkg, sig)["auc"], abs=1e-6)
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    rc, err = cli(capsys, "export", run, "--out", tmp_path / "a.onnx", "--check", BUNDLED["top"], "--check-jets",
+                  200, "--atol", 1e-4)
+    assert rc == 0, err
+    from jetgnn.export.onnx import OnnxTagger
+
+    onnx_scores = OnnxTagger(tmp_path / "a.onnx").anomaly_score(jets[:300])
+    np.testing.assert_allclose(onnx_scores, tagger.anomaly_score(jets[:300]), rtol=1e-4, atol=1e-5)
+
+
+def test_anomaly_config_errors_are_one_line(capsys, tmp_path):
+    rc, err = cli(capsys, "anomaly", "train", CONFIGS / "anomaly_ae.yaml", "--out", tmp_path / "r",
+                  "model.name=autoencoder")
+    assert rc == 2 and "'model.name' must be one of ae, vae, nae, graph_ae" in err and len(err.splitlines()) == 1
+    rc, err = cli(capsys, "anomaly", "train", CONFIGS / "anomaly_vae.yaml", "--out", tmp_path / "r",
+                  "anomaly.score=energy")
+    assert rc == 2 and "'anomaly.score' of model vae must be one of reconstruction, kl, both, kl_mu" in err
+    rc, err = cli(capsys, "anomaly", "train", CONFIGS / "anomaly_ae.yaml", "--out", tmp_path / "r",
+                  "anomaly.background=[W]")
+    assert rc == 2 and "no class W" in err and not (tmp_path / "r").exists()
+    rc, err = cli(capsys, "anomaly", "evaluate", tmp_path, "--background", BUNDLED["top"], "--signal",
+                  BUNDLED["top"])
+    assert rc == 2 and len(err.splitlines()) == 1
+
+
+def test_the_nae_divergence_guard_stops_training_with_one_line(capsys, tmp_path):
+    """A guard threshold no training can meet: the run stops after 50 collapsed steps, one line, exit 2."""
+    rc, err = cli(capsys, "anomaly", "train", CONFIGS / "anomaly_nae.yaml", "--train", BUNDLED["top"], "--out",
+                  tmp_path / "r", "--epochs", 3, "-q", "data.batch_size=16", "model.params.collapse=1000000.0",
+                  *TINY["nae"])
+    assert rc == 2 and "NAE training diverged: the negative energy collapsed" in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
+# -- dark-shower signal ------------------------------------------------------------------------------------------
+def test_generate_darkjet_gives_semi_visible_jets_next_to_qcd(tmp_path):
+    """Hidden Valley dark jets: the same jet definition as top (R = 0.8, 550-650 GeV), labels QCD/dark, and the
+    invisible dark hadrons show up as a missing-pT fraction that QCD jets (almost) never have."""
+    from jetgnn.generation import generate
+
+    out = tmp_path / "dark.root"
+    generate("darkjet", 120, out, seed=5, workers=1, progress=False)
+    jets = jetgnn.read_jets(out)
+    assert jets.label_names == ["QCD", "dark"] and np.bincount(jets.labels).tolist() == [60, 60]
+    pt = ak.to_numpy(jets["jet_pt"])
+    assert ((pt > 550) & (pt < 650)).all() and (np.abs(ak.to_numpy(jets["jet_eta"])) < 2).all()
+    fraction = ak.to_numpy(jets["aux_invisible_pt_fraction"])
+    assert ((fraction >= 0) & (fraction <= 1)).all()
+    dark, qcd = jets.labels == 1, jets.labels == 0
+    assert fraction[dark].mean() > 0.03 > fraction[qcd].mean()
+    assert (fraction[dark] > 0).mean() > 0.6 > 3 * (fraction[qcd] > 0).mean()
+    with uproot.open(out) as fin:
+        assert "aux_invisible_pt_fraction" in fin["tree"].keys()
+
+
+def test_rambo_phase_space_is_massless_conserves_momentum_and_is_uniform():
+    from jetgnn.anomaly.phase_space import rambo
+
+    p = rambo(20000, 3, sqrt_s=2.0, seed=1)
+    np.testing.assert_allclose(p.sum(1), np.tile([2.0, 0, 0, 0], (20000, 1)), atol=1e-9)
+    np.testing.assert_allclose(p[..., 0] ** 2 - (p[..., 1:] ** 2).sum(-1), 0, atol=1e-9)
+    # uniform 3-body phase space = flat Dalitz plot: x_i = 2 E_i / sqrt(s) is uniform on its triangle, so the
+    # mean of x_1 is 2/3 and its density rises linearly, P(x_1 < 1/2) = 1/4
+    x1 = p[:, 0, 0]
+    assert x1.mean() == pytest.approx(2 / 3, abs=0.01) and (x1 < 0.5).mean() == pytest.approx(0.25, abs=0.01)
+
+
+def test_mass_decorrelation_adds_the_disco_penalty():
+    torch.manual_seed(0)
+    x = torch.rand(32, 1, 40, 40)
+    x = x / x.sum((2, 3), keepdim=True)
+    mass = torch.rand(32) * 200
+    plain = build_anomaly_model("ae", {"channels": [4, 8], "latent": 4})
+    decorrelated = build_anomaly_model("ae", {"channels": [4, 8], "latent": 4, "decorrelation": 5.0})
+    decorrelated.load_state_dict(plain.state_dict())
+    a, b = plain.loss(x, mass), decorrelated.loss(x, mass)
+    assert "disco" not in a and 0 <= float(b["disco"]) <= 1
+    assert float(b["loss"]) == pytest.approx(float(a["loss"]) * (1 + 5.0 * float(b["disco"])), rel=1e-5)
