@@ -236,6 +236,16 @@ def test_anomaly_config_errors_are_one_line(capsys, tmp_path):
     assert rc == 2 and len(err.splitlines()) == 1
 
 
+def test_tagger_commands_on_an_anomaly_run_say_which_command_to_use(capsys, tmp_path):
+    run = tmp_path / "ae"
+    rc, err = cli(capsys, "anomaly", "train", CONFIGS / "anomaly_ae.yaml", "--out", run, "--epochs", 1, "-q",
+                  "data.max_jets=300", *TINY["ae"])
+    assert rc == 0, err
+    rc, err = cli(capsys, "evaluate", run, "--data", BUNDLED["top"])
+    assert rc == 2 and "is an anomaly run: evaluate it with jetgnn anomaly evaluate" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_the_nae_divergence_guard_stops_training_with_one_line(capsys, tmp_path):
     """A guard threshold no training can meet: the run stops after 50 collapsed steps, one line, exit 2."""
     rc, err = cli(capsys, "anomaly", "train", CONFIGS / "anomaly_nae.yaml", "--train", BUNDLED["top"], "--out",
@@ -288,4 +298,61 @@ def test_mass_decorrelation_adds_the_disco_penalty():
     decorrelated.load_state_dict(plain.state_dict())
     a, b = plain.loss(x, mass), decorrelated.loss(x, mass)
     assert "disco" not in a and 0 <= float(b["disco"]) <= 1
-    assert float(b["loss"]) == pytest.approx(float(a["loss"]) * (1 + 5.0 * float(b["disco"])), rel=1e-5)
+    assert float(b["loss"].detach()) == pytest.approx(float(a["loss"].detach()) * (1 + 5.0 * float(b["disco"])),
+                                                      rel=1e-5)
+
+
+# -- weak supervision (CWoLa) through jetgnn train -----------------------------------------------------------------
+def test_cwola_classifier_between_mixed_samples_tags_the_truth(capsys, tmp_path):
+    """Two mixtures of the bundled jets with 10% and ~70% top jets, labelled by their sample of origin only: the
+    classifier between them separates top from QCD on held-out truth-labelled jets."""
+    jets = jetgnn.read_jets(BUNDLED["top"])
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(jets))
+    train, test = jets[np.sort(order[:1400])], jets[np.sort(order[1400:])]
+    qcd, top = np.flatnonzero(train.labels == 0), np.flatnonzero(train.labels == 1)
+    mixtures = {"m1.root": np.concatenate([qcd[:450], top[:50]]), "m2.root": np.concatenate([qcd[450:], top[50:]])}
+    for name, index in mixtures.items():
+        part = train[np.sort(index)]
+        jetgnn.write_jets(tmp_path / name, [{k: part[k] for k in part.fields if k != "jet_label"}])
+    jetgnn.write_jets(tmp_path / "test.root", [{k: test[k] for k in test.fields if k != "jet_label"} | {
+        f"label_{name}": (test.labels == k).astype(np.int32) for k, name in enumerate(test.label_names)}])
+    rc, err = cli(capsys, "train", CONFIGS / "top_pfn.yaml", "--train", tmp_path / "m1.root", tmp_path / "m2.root",
+                  "--out", tmp_path / "cwola", "--epochs", 8, "-q", "data.sample_labels=[QCD,Tbqq]",
+                  "training.schedule=constant", "training.lr=3e-3", "training.patience=8",
+                  "data.test=[" + str(tmp_path / "test.root") + "]", "model.params.phi=[32,32]",
+                  "model.params.f=[32]")
+    assert rc == 0, err
+    metrics = json.loads((tmp_path / "cwola" / "metrics.json").read_text())
+    assert jetgnn.load_tagger(tmp_path / "cwola").label_names == ["QCD", "Tbqq"]
+    assert metrics["auc"] > 0.7, metrics["auc"]  # on the truth labels of the test jets
+    rc, err = cli(capsys, "train", CONFIGS / "top_pfn.yaml", "--train", tmp_path / "m1.root", "--out",
+                  tmp_path / "bad", "data.sample_labels=[QCD,Tbqq]")
+    assert rc == 2 and "names 2 samples but 'data.train' has 1 entries" in err
+
+
+# -- the complexity bias, kept as a test -----------------------------------------------------------------------------
+def test_the_autoencoder_has_the_complexity_bias(tmp_path):
+    """The field's known failure, on held-out generated jets: an image AE trained on QCD flags top jets, trained on
+    top it does *not* flag QCD jets (AUC < 0.5: simpler jets are reconstructed better). A change that hides this
+    is a bug (benchmarks/anomaly.py: 0.878 +- 0.005 and 0.30 +- 0.06 over 5 seeds with 3,200 training jets)."""
+    from jetgnn.anomaly import train_anomaly
+    from jetgnn.generation import generate
+
+    path = tmp_path / "top.root"
+    generate("top", 5000, path, seed=31, workers=2, progress=False)
+    jets = jetgnn.read_jets(path)
+    train, test = jets[:4000], jets[4000:]
+    jetgnn.write_jets(tmp_path / "train.root", [{k: train[k] for k in train.fields if k != "jet_label"} | {
+        f"label_{name}": (train.labels == k).astype(np.int32) for k, name in enumerate(train.label_names)}])
+    qcd, top = test[test.labels == 0], test[test.labels == 1]
+    auc = {}
+    for background, epochs in (("QCD", 16), ("Tbqq", 16)):
+        run = train_anomaly(CONFIGS / "anomaly_ae.yaml", tmp_path / background, train=[str(tmp_path / "train.root")],
+                            epochs=epochs, progress=False, overrides={"anomaly.background": [background],
+                                                                      "data.val_fraction": 0.1})
+        tagger = jetgnn.load_tagger(run)
+        bkg, sig = (qcd, top) if background == "QCD" else (top, qcd)
+        auc[background] = anomaly_metrics(tagger.anomaly_score(bkg), tagger.anomaly_score(sig))["auc"]
+    assert auc["QCD"] > 0.8, auc
+    assert auc["Tbqq"] < 0.5, auc

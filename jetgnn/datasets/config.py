@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, model_validator
 
 from jetgnn.graphs.options import EDGE_METHODS, GraphOptions
 from jetgnn.utils.config import ConfigModel, Float, NonNegativeInt, PositiveInt
@@ -48,7 +48,10 @@ class DataConfig(ConfigModel):
     ``test``: final metrics on the validation jets); mapping : branch-mapping YAML (path, string or dict) for
     non-jetclass files; split_seed : seed of the train/validation split (None: ``training.seed``);
     max_jets : read at most this many jets per file set; train_fraction : train on a seeded fraction of the
-    training jets (label-efficiency scans); balance : downsample to equal class counts.
+    training jets (label-efficiency scans); balance : downsample to equal class counts; sample_labels : weak
+    supervision (CWoLa): one class name per ``train`` (and ``val``) entry, each jet labelled by the entry it was
+    read from instead of its own label (name each mixed sample after the class it is enriched in, so that
+    ``evaluate`` on truth-labelled files compares the same classes); ``test`` files keep their own labels.
     """
 
     train: Files = []
@@ -61,4 +64,18 @@ class DataConfig(ConfigModel):
     train_fraction: Annotated[Float, AfterValidator(_half_open_unit)] = 1.0
     batch_size: PositiveInt = 256
     balance: bool = False
+    sample_labels: list[str] | None = None
     graph: TrainingGraphOptions = TrainingGraphOptions()
+
+    @model_validator(mode="after")
+    def _one_label_per_sample(self):
+        if self.sample_labels is not None:
+            if len(set(self.sample_labels)) != len(self.sample_labels) or len(self.sample_labels) < 2:
+                raise ValueError(f"'data.sample_labels' must name two or more different classes, got "
+                                 f"{self.sample_labels}")
+            for key in ("train", "val"):
+                files = getattr(self, key)
+                if files and len(files) != len(self.sample_labels):
+                    raise ValueError(f"'data.sample_labels' names {len(self.sample_labels)} samples but 'data.{key}' "
+                                     f"has {len(files)} entries (one file or glob per sample)")
+        return self

@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 
+import awkward as ak
 import lightning as L
 import numpy as np
 from torch.utils.data import DataLoader
@@ -98,12 +99,23 @@ class JetDataModule(L.LightningDataModule):
     def _read(self, files: list[str], what: str) -> Jets:
         if not files:
             raise InputError(f"no {what} files: {self.hint.format(what=what)}")
+        if self.config.sample_labels is not None and what in ("train", "val"):
+            return self._read_samples(files)
         jets = read_once(files, self.config.mapping, self.config.max_jets)
         if not self.labelled:
             return Jets(jets.arrays[[f for f in jets.fields if f != "jet_label"]])
         if jets.labels is None:
             raise InputError(f"{what} files have no labels (label branches or a mapping with labels are needed)")
         return jets
+
+    def _read_samples(self, files: list[str]) -> Jets:
+        """Weak supervision: the jets of entry k of ``files`` get label k of ``data.sample_labels``."""
+        parts = []
+        for k, pattern in enumerate(files):
+            jets = read_once([pattern], self.config.mapping, self.config.max_jets)
+            arrays = jets.arrays[[f for f in jets.fields if f != "jet_label"]]
+            parts.append(ak.with_field(arrays, np.full(len(jets), k, dtype=np.int64), "jet_label"))
+        return Jets(ak.concatenate(parts), list(self.config.sample_labels))
 
     @property
     def split(self) -> Split:

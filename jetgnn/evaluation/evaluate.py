@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jetgnn.errors import InputError
 from jetgnn.evaluation.metrics import (
     binary_metrics,
     class_counts_text,
@@ -84,6 +85,9 @@ def evaluate_run(run_dir, data, out=None, mapping=None) -> dict:
     reads ``data`` (preset name, YAML, dict; default the training mapping)."""
     out = Path(out) if out is not None else default_evaluation_dir(run_dir)
     tagger = load_tagger(run_dir)
+    if tagger.label_names is None:
+        raise InputError(f"{run_dir} is an anomaly run: evaluate it with jetgnn anomaly evaluate {run_dir} "
+                         f"--background FILES --signal FILES")
     paths = expand_paths(data)
     out, created = output_dir(out, "evaluation folder")
     try:

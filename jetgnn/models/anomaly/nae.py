@@ -52,7 +52,7 @@ class NAE(AnomalyModel):
     scores = ("energy",)
 
     def __init__(self, size: int = 40, latent: int = 32, channels: tuple = (16, 32), ae_epochs: int = 2,
-                 gamma: float = 1.0, temperature: float = 0.05, z_steps: int = 10, z_step_size: float = 0.05,
+                 gamma: float = 1.0, temperature: float = 1.0, z_steps: int = 10, z_step_size: float = 0.05,
                  z_noise: float = 0.02, x_steps: int = 10, x_step_size: float = 1.0e-4, x_noise: float = 1.0e-3,
                  x_grad_clip: float | None = None, buffer_size: int = 2000, replay_ratio: float = 0.95,
                  collapse: float = 1.0e-4):
