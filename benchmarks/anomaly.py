@@ -52,9 +52,7 @@ def _split(top: Path, work: Path, seed: int = 7) -> tuple[Path, Path]:
     paths = work / "top_train.root", work / "top_test.root"
     for path, index in zip(paths, (np.sort(order[:half]), np.sort(order[half:])), strict=True):
         if not path.exists():
-            part = jets[index]
-            jetgnn.write_jets(path, [{k: part[k] for k in part.fields if k != "jet_label"} | {
-                f"label_{name}": (part.labels == k).astype(np.int32) for k, name in enumerate(part.label_names)}])
+            jetgnn.write_jets(path, [jets[index].columns()])
     return paths
 
 

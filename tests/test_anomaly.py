@@ -314,9 +314,8 @@ def test_cwola_classifier_between_mixed_samples_tags_the_truth(capsys, tmp_path)
     mixtures = {"m1.root": np.concatenate([qcd[:450], top[:50]]), "m2.root": np.concatenate([qcd[450:], top[50:]])}
     for name, index in mixtures.items():
         part = train[np.sort(index)]
-        jetgnn.write_jets(tmp_path / name, [{k: part[k] for k in part.fields if k != "jet_label"}])
-    jetgnn.write_jets(tmp_path / "test.root", [{k: test[k] for k in test.fields if k != "jet_label"} | {
-        f"label_{name}": (test.labels == k).astype(np.int32) for k, name in enumerate(test.label_names)}])
+        jetgnn.write_jets(tmp_path / name, [part.columns(labels=False)])
+    jetgnn.write_jets(tmp_path / "test.root", [test.columns()])
     rc, err = cli(capsys, "train", CONFIGS / "top_pfn.yaml", "--train", tmp_path / "m1.root", tmp_path / "m2.root",
                   "--out", tmp_path / "cwola", "--epochs", 8, "-q", "data.sample_labels=[QCD,Tbqq]",
                   "training.schedule=constant", "training.lr=3e-3", "training.patience=8",
@@ -343,8 +342,7 @@ def test_the_autoencoder_has_the_complexity_bias(tmp_path):
     generate("top", 5000, path, seed=31, workers=2, progress=False)
     jets = jetgnn.read_jets(path)
     train, test = jets[:4000], jets[4000:]
-    jetgnn.write_jets(tmp_path / "train.root", [{k: train[k] for k in train.fields if k != "jet_label"} | {
-        f"label_{name}": (train.labels == k).astype(np.int32) for k, name in enumerate(train.label_names)}])
+    jetgnn.write_jets(tmp_path / "train.root", [train.columns()])
     qcd, top = test[test.labels == 0], test[test.labels == 1]
     auc = {}
     for background, epochs in (("QCD", 16), ("Tbqq", 16)):

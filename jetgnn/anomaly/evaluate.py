@@ -14,8 +14,8 @@ import csv
 from pathlib import Path
 
 import awkward as ak
-import numpy as np
 
+from jetgnn.datasets.anomaly import background_mask
 from jetgnn.errors import InputError
 from jetgnn.evaluation.anomaly import anomaly_metrics, anomaly_plots, dark_machines_row
 from jetgnn.io.files import expand_paths
@@ -26,16 +26,11 @@ from jetgnn.utils.files import atomic_path, output_dir, remove_created, write_js
 
 
 def _select(jets: Jets, background: list[str] | None, signal: bool, where: str) -> Jets:
-    if background is None or jets.labels is None:
+    hint = f"the run was trained on {', '.join(background or [])} jets"
+    is_background = background_mask(jets, background, where, hint, require=not signal)
+    if is_background is None:
         selected = jets
     else:
-        names = list(jets.label_names or [])
-        index = [names.index(name) for name in background if name in names]
-        if not signal and len(index) < len(background):
-            missing = [name for name in background if name not in names]
-            raise InputError(f"{where}: no class {', '.join(missing)} among the jets' classes ({', '.join(names)});"
-                             f" the run was trained on {', '.join(background)} jets")
-        is_background = np.isin(jets.labels, index)
         selected = jets[~is_background] if signal else jets[is_background]
     if not len(selected):
         classes = f" (background classes: {', '.join(background)})" if background else ""

@@ -102,15 +102,25 @@ class TensorBatches(IterableDataset):
             yield AnomalyBatch(tuple(a[index] for a in self.arrays), self.mass[index])
 
 
+def background_mask(jets: Jets, background: list[str] | None, where: str, hint: str,
+                    require: bool = True) -> np.ndarray | None:
+    """Per jet: True for the ``background`` classes; None when every jet counts (no classes given, or unlabelled
+    jets). ``require``: a background class the jets do not have is an InputError naming it, ``where`` and
+    ``hint``."""
+    if background is None or jets.labels is None:
+        return None
+    names = list(jets.label_names or [])
+    unknown = [name for name in background if name not in names]
+    if unknown and require:
+        raise InputError(f"{where}: no class {', '.join(unknown)} among the jets' classes ({', '.join(names)}); "
+                         f"{hint}")
+    return np.isin(jets.labels, [names.index(name) for name in background if name in names])
+
+
 def select_background(jets: Jets, background: list[str] | None, where: str) -> Jets:
     """The jets of the ``background`` classes (all jets if None or the jets have no labels), without labels."""
-    if background is not None and jets.labels is not None:
-        names = list(jets.label_names or [])
-        unknown = [name for name in background if name not in names]
-        if unknown:
-            raise InputError(f"{where}: no class {', '.join(unknown)} among the jets' classes "
-                             f"({', '.join(names)}); set anomaly.background to some of them")
-        keep = np.isin(jets.labels, [names.index(name) for name in background])
+    keep = background_mask(jets, background, where, "set anomaly.background to some of them")
+    if keep is not None:
         jets = jets[keep]
     if not len(jets):
         raise InputError(f"{where}: no background jets ({', '.join(background or [])})")

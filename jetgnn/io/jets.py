@@ -63,6 +63,16 @@ class Jets:
         """Class index per jet (int64 numpy), or None without labels."""
         return ak.to_numpy(self.arrays.jet_label).astype(np.int64) if "jet_label" in self.arrays.fields else None
 
+    def columns(self, drop: Sequence[str] = (), labels: bool = True) -> dict:
+        """Branch name -> array for :func:`jetgnn.io.writer.write_jets` (every field but those in ``drop``), with
+        the labels (``labels``) as one-hot ``label_<class>`` branches, so that the file reads back with its class
+        names."""
+        out = {name: self.arrays[name] for name in self.fields if name != "jet_label" and name not in drop}
+        if labels and self.labels is not None:
+            names = self.label_names or [f"class_{k}" for k in range(int(self.labels.max(initial=0)) + 1)]
+            out.update({f"label_{name}": (self.labels == k).astype(np.int32) for k, name in enumerate(names)})
+        return out
+
     @property
     def n_particles(self) -> np.ndarray:
         return ak.to_numpy(ak.num(self.arrays.part_px, axis=1))
