@@ -29,6 +29,8 @@ data: $(STAMP)
 	$(VENV)/bin/jetgnn generate qg --n-jets 2000 --seed 11 --workers 2 --out data/qg_2k.root
 	$(VENV)/bin/jetgnn generate top --n-jets 2000 --seed 12 --workers 2 --out data/top_2k.root
 	$(VENV)/bin/jetgnn generate flavour --n-jets 2000 --seed 13 --workers 2 --out data/flavour_2k.root
+	$(VENV)/bin/jetgnn generate multiclass --n-jets 1000 --seed 14 --workers 2 --out data/multiclass_1k.root
+	$(VENV)/bin/jetgnn generate top --n-jets 1000 --seed 15 --workers 2 --detector simple --out data/top_detector_1k.root
 
 # glibc keeps large freed tensors instead of returning them to the OS after every batch (faster graph building)
 BENCH_ENV := MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296

@@ -45,7 +45,7 @@ def _cmd_generate(args) -> int:
     from jetgnn.generation import generate
 
     report = generate(args.process, args.n_jets, args.out, seed=args.seed, workers=args.workers,
-                      chunk_size=args.chunk_size, progress=not args.quiet)
+                      chunk_size=args.chunk_size, progress=not args.quiet, detector=args.detector)
     print(report.summary(), file=sys.stderr)
     return 0
 
@@ -111,6 +111,7 @@ def _print_metrics(path) -> None:
             "train_jets_per_s", "inference_jets_per_s")
     if metrics.get("auc", 0) is None:  # jets of one class: score summaries instead of AUC
         keys = (*keys, *(k for k in metrics if k.startswith(("n_", "score_", "efficiency_")) and k not in keys))
+    keys = (*keys[:1], *(k for k in metrics if k.endswith("_vs_rest")), *keys[1:])  # multiclass: every class
     print(f"{path}:")
     for key in keys:
         if metrics.get(key) is not None:
@@ -214,16 +215,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="generate jets with Pythia8 + FastJet into a ROOT file (jetclass schema)",
                          description="Generate jets with Pythia8 + FastJet (SPEC §3) into a jetclass-schema ROOT file.")
-    gen.add_argument("process", metavar="{qg,top,flavour,darkjet}",
+    gen.add_argument("process", metavar="{qg,top,flavour,darkjet,multiclass}",
                      help="qg: quark/gluon (R=0.4, 500-550 GeV); top: top vs QCD (R=0.8, 550-650 GeV); "
                           "flavour: b/c/light tracks with vertex truth (R=0.4, 20-250 GeV); darkjet: semi-visible "
-                          "dark-shower jets vs QCD (Hidden Valley, R=0.8, 550-650 GeV)")
+                          "dark-shower jets vs QCD (Hidden Valley, R=0.8, 550-650 GeV); multiclass: g/q/W/Z/t jets "
+                          "at ~1 TeV (hls4ml/JetNet-like, R=0.8, with the 16 hls4ml jet features)")
     gen.add_argument("--n-jets", type=int, required=True, help="number of jets to write (classes balanced)")
     gen.add_argument("--out", required=True, help="output .root file (written atomically)")
     gen.add_argument("--seed", type=_non_negative_int, default=0, help="base random seed (default 0)")
     gen.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
     gen.add_argument("--chunk-size", type=_positive_int, default=None,
                      help="jets per chunk (default: n_jets/4 within [50, 1000]); a killed run resumes per chunk")
+    gen.add_argument("--detector", choices=("none", "simple"), default="none",
+                     help="none: hadron level (default); simple: a parametrised fast detector (tracker, ECAL/HCAL "
+                          "towers, energy flow; jetgnn.generation.detector) applied before jet clustering")
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     gen.set_defaults(func=_cmd_generate)
 

@@ -8,7 +8,7 @@ import awkward as ak
 import numpy as np
 
 from jetgnn.errors import InputError
-from jetgnn.io.files import expand_paths, open_tree, read_arrays
+from jetgnn.io.files import expand_paths, generation_metadata, open_tree, read_arrays
 from jetgnn.io.schema import LABELS
 from jetgnn.observables import n_displaced_vertices, n_significant_tracks, tau_ratio
 
@@ -17,12 +17,13 @@ _SUMMARY_BRANCHES = ("jet_pt", "jet_mass", "jet_sdmass", "jet_tau1", "jet_tau2",
 
 
 def detect_task(branches, path: str = "the file") -> str:
-    """The task whose one-hot ``label_*`` branches a tree carries ("qg", "top" or "flavour")."""
-    for task, names in LABELS.items():
+    """The task whose one-hot ``label_*`` branches a tree carries (a key of ``LABELS``; the largest class list
+    that matches, so g/q/W/Z/t files are "multiclass", not "qg")."""
+    for task, names in sorted(LABELS.items(), key=lambda item: len(item[1]), reverse=True):
         if all(f"label_{name}" in branches for name in names):
             return task
-    raise InputError(f"{path}: no known label branches (label_g/label_q, label_QCD/label_Tbqq, "
-                     f"label_light/label_c/label_b)")
+    known = ", ".join("/".join(f"label_{n}" for n in names) for names in LABELS.values())
+    raise InputError(f"{path}: no known label branches ({known})")
 
 
 def _empty_row(path: str, task: str) -> dict:
@@ -37,6 +38,9 @@ def summarize_file(path: str, notes: list[str] | None = None) -> list[dict]:
     """
     tree = open_tree(path)
     task = detect_task(tree.keys(), path)
+    generated = generation_metadata(path)
+    if generated is not None and generated.get("detector", "none") != "none" and notes is not None:
+        notes.append(f"{os.path.basename(path)}: detector level (jetgnn generate --detector {generated['detector']})")
     missing = [b for b in _SUMMARY_BRANCHES if b not in tree.keys()]
     if missing:
         raise InputError(f"{path}: branch {missing[0]} is missing (available: {', '.join(tree.keys())})")

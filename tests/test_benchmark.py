@@ -30,7 +30,7 @@ def _config(tmp_path, **changes) -> Path:
         "data": {"train": [str(BUNDLED["top"])], "max_jets": 600},
         "seeds": 2,
         "overrides": {"training.epochs": 2},
-        "size_scan": {"model": "pfn", "sizes": [120, 480]},
+        "size_scan": {"models": ["pfn", "linear"], "sizes": [120, 480]},
         **changes,
     }
     path = tmp_path / "bench.yaml"
@@ -58,6 +58,9 @@ def test_benchmark_through_the_cli(tmp_path):
     assert set(pfn["ensemble"]) >= {"auc", "rejection_at_30"}
     scan = result["size_scan"]
     assert [p["n_train_jets"] for p in scan["points"]] == [120, 480] and scan["fit"]["b"] is not None
+    assert scan["model"] == "pfn" and set(result["size_scans"]) == {"pfn", "linear"}
+    assert [c["models"] for c in result["size_scan_crossovers"]] in ([["pfn", "linear"]], [])
+    assert "Data-size scan (AUC" in (out / "results.md").read_text()
     # every run was evaluated on the same jets
     assert {json.loads((out / "runs" / f"{m}_seed0" / "metrics.json").read_text())["n_jets"]
             for m in ("linear", "pfn", "pfn_orthogonal")} == {120}
@@ -74,9 +77,24 @@ def test_benchmark_through_the_cli(tmp_path):
     ({"reference": "bdt"}, "'reference' must be one of"),
     ({"seeds": 0}, "'seeds' must be a positive integer"),
     ({"size_scan": {"model": "bdt", "sizes": [10]}}, "'size_scan' must be"),
+    ({"size_scan": {"models": ["pfn", "bdt"], "sizes": [10]}}, "'size_scan' must be"),
     ({"colour": "red"}, "unknown key 'colour'"),
     ({"models": {"x": {"config": "nowhere.yaml"}}, "reference": None}, "models.x.config not found"),
 ])
 def test_benchmark_config_errors(tmp_path, changes, message):
     with pytest.raises(InputError, match=message):
         load_benchmark_config(_config(tmp_path, **changes))
+
+
+def test_crossovers_of_power_law_fits():
+    from jetgnn.benchmarking.runner import crossovers
+
+    def scan(a, b, sizes=(100, 10_000)):
+        return {"fit": {"a": a, "b": b}, "points": [{"n_train_jets": n} for n in sizes]}
+
+    # linear: flat 0.02 N^-0.05; gnn: 1.0 N^-0.5; they meet at N = 50^(1/0.45) = 5,990
+    out = crossovers({"linear": scan(0.02, -0.05), "gnn": scan(1.0, -0.5)})
+    assert len(out) == 1 and out[0]["n_train_jets"] == pytest.approx(50 ** (1 / 0.45))
+    assert out[0]["better_below"] == "linear" and out[0]["better_above"] == "gnn"
+    assert out[0]["within_scanned_range"]
+    assert not crossovers({"a": scan(0.02, -0.05, (10, 20)), "b": scan(1.0, -0.5, (10, 20))})[0]["within_scanned_range"]

@@ -10,6 +10,8 @@ data: {train: [data/top_2k.root], test: []}   # no test files: a fixed validatio
 seeds: 3
 overrides: {training.epochs: 5}               # applied to every model
 size_scan: {model: pfn, sizes: [400, 800, 1600]}   # optional: AUC vs number of training jets
+# or several families at once, with their power-law fits and crossover points:
+# size_scan: {models: [linear, mlp, pfn, particlenet_lite], sizes: [400, 800, 1600]}
 ```
 """
 
@@ -28,7 +30,8 @@ from jetgnn.utils.config import ConfigModel, ErrorStyle, PositiveInt, did_you_me
 
 _STYLE = ErrorStyle(where="benchmark config")
 _MODELS_SHAPE = "benchmark config: 'models' must map labels to {config: path, overrides: {...}}"
-_SCAN_SHAPE = "benchmark config: 'size_scan' must be {model: <one of models>, sizes: [jets, ...]}"
+_SCAN_SHAPE = ("benchmark config: 'size_scan' must be {model: <one of models>, sizes: [jets, ...]} or "
+               "{models: [<models>...], sizes: [jets, ...]}")
 
 
 def _resolve_path(path: str, base: Path) -> str:
@@ -62,8 +65,15 @@ class BenchmarkData(ConfigModel):
 
 
 class SizeScan(ConfigModel):
-    model: str
+    """model : one model to scan, or models : several (each trained at every size, seed 0)."""
+
+    model: str | None = None
+    models: list[str] = []
     sizes: list[int]
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.models) or [self.model]
 
 
 class BenchmarkConfig(ConfigModel):
@@ -93,10 +103,12 @@ class BenchmarkConfig(ConfigModel):
         scan = data.get("size_scan")
         if isinstance(scan, SizeScan):
             scan = scan.model_dump()
-        if scan is not None and (not isinstance(scan, dict) or scan.get("model") not in models or not scan.get("sizes")
-                                 or not all(isinstance(n, int) and not isinstance(n, bool) and n > 1
-                                            for n in scan["sizes"])):
-            raise InputError(_SCAN_SHAPE)
+        if scan is not None:
+            labels = scan.get("models") or [scan.get("model")] if isinstance(scan, dict) else None
+            if (not isinstance(labels, list) or not labels or not all(label in models for label in labels)
+                    or (scan.get("model") is not None and scan.get("models")) or not scan.get("sizes")
+                    or not all(isinstance(n, int) and not isinstance(n, bool) and n > 1 for n in scan["sizes"])):
+                raise InputError(_SCAN_SHAPE)
         reference = data.get("reference") or next(iter(models))
         if reference not in models:
             raise InputError(f"benchmark config: 'reference' must be one of {', '.join(models)}, got "

@@ -82,16 +82,19 @@ def training_curves_plot(histories: dict[str, list[list[dict]]], path: Path) -> 
         ax.grid(alpha=0.3)
 
 
-def size_scan_plot(scan: dict, path: Path) -> None:
-    """1 - AUC vs the number of training jets on log axes, with the power-law fit."""
-    n = np.array([p["n_train_jets"] for p in scan["points"]], dtype=np.float64)
-    one_minus = 1 - np.array([p["auc"] for p in scan["points"]])
+def size_scan_plot(scans, path: Path) -> None:
+    """1 - AUC vs the number of training jets on log axes, one colour per scanned model, with the power-law
+    fits (``scans``: one scan dict or a list of them)."""
+    scans = [scans] if isinstance(scans, dict) else list(scans)
     with figure(path) as (_, ax):
-        ax.plot(n, one_minus, "o", label=scan["model"])
-        if scan["fit"]:
-            grid = np.geomspace(n.min(), n.max(), 50)
-            ax.plot(grid, scan["fit"]["a"] * grid ** scan["fit"]["b"], "--",
-                    label=f"fit: 1 - AUC = {scan['fit']['a']:.3g} N^{scan['fit']['b']:.2f}")
+        for k, scan in enumerate(scans):
+            n = np.array([p["n_train_jets"] for p in scan["points"]], dtype=np.float64)
+            one_minus = 1 - np.array([p["auc"] for p in scan["points"]])
+            ax.plot(n, one_minus, "o", color=f"C{k}", label=scan["model"])
+            if scan["fit"]:
+                grid = np.geomspace(n.min(), n.max(), 50)
+                ax.plot(grid, scan["fit"]["a"] * grid ** scan["fit"]["b"], "--", color=f"C{k}",
+                        label=f"fit: {scan['fit']['a']:.3g} N^{scan['fit']['b']:.2f}")
         ax.set(xscale="log", yscale="log", xlabel="training jets N", ylabel="1 - AUC")
-        ax.legend()
+        ax.legend(fontsize=10 if len(scans) > 2 else None)
         ax.grid(alpha=0.3, which="both")

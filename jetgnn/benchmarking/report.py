@@ -53,7 +53,30 @@ def markdown_report(result: dict) -> str:
         ens = stats["ensemble"]
         lines.append(f"| {label} (ensemble of {result['seeds']}) | {_fmt(ens['auc'])} | {_fmt(ens['accuracy'])} "
                      f"| {_stat(ens, 'rejection_at_30')} | {_stat(ens, 'rejection_at_50')} | | | | |")
-    if result.get("size_scan"):
+    per_class = list(dict.fromkeys(k for stats in result["models"].values() for k in stats["mean"]
+                                   if k.endswith("_vs_rest")))
+    if per_class:  # multiclass: every class against the rest
+        names = [k[len("auc_"):-len("_vs_rest")] for k in per_class]
+        lines += ["", "One-vs-rest AUC per class:", "", "| model | " + " | ".join(names) + " |",
+                  "|---|" + "---|" * len(names)]
+        lines += [f"| {label} | " + " | ".join(_pm(stats, k) for k in per_class) + " |"
+                  for label, stats in result["models"].items()]
+    if result.get("size_scans"):
+        scans = result["size_scans"]
+        sizes = sorted({p["n_train_jets"] for scan in scans.values() for p in scan["points"]})
+        lines += ["", "Data-size scan (AUC; power-law fit 1 - AUC = a N^b):", "",
+                  "| training jets | " + " | ".join(scans) + " |", "|---|" + "---|" * len(scans)]
+        for n in sizes:
+            cells = [next((f"{p['auc']:.4f}" for p in scan["points"] if p["n_train_jets"] == n), "–")
+                     for scan in scans.values()]
+            lines.append(f"| {n} | " + " | ".join(cells) + " |")
+        lines.append("| fit a, b | " + " | ".join(
+            f"{s['fit']['a']:.3g}, {s['fit']['b']:.3f}" if s["fit"] else "–" for s in scans.values()) + " |")
+        crossings = [c for c in result.get("size_scan_crossovers", []) if c["within_scanned_range"]]
+        lines += ["", "Crossovers inside the scanned range: " + ("; ".join(
+            f"{c['better_below']} → {c['better_above']} at N ≈ {c['n_train_jets']:,.0f}" for c in crossings)
+            or "none") + "."]
+    elif result.get("size_scan"):
         scan = result["size_scan"]
         lines += ["", f"Data-size scan of {scan['model']}:", "", "| training jets | AUC |", "|---|---|"]
         lines += [f"| {p['n_train_jets']} | {p['auc']:.4f} |" for p in scan["points"]]

@@ -22,7 +22,7 @@ from jetgnn.benchmarking.config import BenchmarkConfig, BenchmarkModel, load_ben
 from jetgnn.benchmarking.plots import roc_comparison_plot, score_grid_plot, size_scan_plot, training_curves_plot
 from jetgnn.benchmarking.report import markdown_report
 from jetgnn.datasets.datamodule import JetDataModule
-from jetgnn.evaluation.metrics import binary_metrics
+from jetgnn.evaluation.metrics import binary_metrics, multiclass_metrics
 from jetgnn.tagger import load_tagger
 from jetgnn.training.config import TrainConfig
 from jetgnn.training.history import read_history
@@ -83,14 +83,30 @@ def _test_jets(run: Path):
     return JetDataModule(run_cfg.data, seed=run_cfg.training.seed).split.test
 
 
-def _signal_score(tagger, jets) -> np.ndarray:
-    scores = tagger.predict(jets)
+def _signal(scores: np.ndarray) -> np.ndarray:
+    """The signal (last-class) score of binary or multiclass outputs."""
     return scores if scores.ndim == 1 else scores[:, -1]
+
+
+def _ensemble_metrics(labels: np.ndarray, scores: list[np.ndarray], names: list[str]) -> dict:
+    """Metrics of the seeds' mean output: binary on the signal score, multiclass (accuracy over every class,
+    one-vs-rest AUCs) on the mean probability vectors."""
+    mean = np.mean(scores, axis=0)
+    if mean.ndim == 2 and mean.shape[1] > 2:
+        metrics = multiclass_metrics(labels, mean, names)
+        metrics.pop("confusion_matrix")
+        return metrics
+    return binary_metrics(labels == labels.max(), _signal(mean))
+
+
+def _per_class_keys(rows: list[dict]) -> list[str]:
+    """The one-vs-rest AUC keys (``auc_<class>_vs_rest``) of multiclass runs, in class order."""
+    return list(dict.fromkeys(k for r in rows for k in r if k.endswith("_vs_rest")))
 
 
 def _summary(rows: list[dict]) -> tuple[dict, dict]:
     mean, std = {}, {}
-    for key in METRICS:
+    for key in (*METRICS, *_per_class_keys(rows)):
         values = np.array([r[key] for r in rows if r.get(key) is not None], dtype=np.float64)
         if len(values):
             mean[key] = float(np.mean(values))
@@ -120,24 +136,28 @@ def run_benchmark(config, out, train=None, test=None, seeds=None, jobs: int = 1,
             if test_jets is None:
                 test_jets = _test_jets(run)
                 labels = test_jets.labels
-            model_scores.append(_signal_score(load_tagger(run), test_jets))
+            model_scores.append(load_tagger(run).predict(test_jets))
             model_histories.append(read_history(run / "history.csv"))
-            rows.append({"seed": seed, **{k: metrics.get(k) for k in METRICS}})
+            rows.append({"seed": seed, **{k: metrics.get(k) for k in METRICS},
+                         **{k: v for k, v in metrics.items() if k.endswith("_vs_rest")}})
             log(f"{label} seed {seed}: AUC {metrics['auc']:.4f}, 1/eps_B@30% {metrics['rejection_at_30']:.1f}, "
                 f"{metrics.get('train_time_s', 0):.0f} s")
         mean, std = _summary(rows)
-        signal = labels == labels.max()
-        ensemble = binary_metrics(signal, np.mean(model_scores, axis=0))
+        ensemble = _ensemble_metrics(labels, model_scores, test_jets.label_names)
         models[label] = {"config": entry.config, "overrides": entry.overrides, "mean": mean, "std": std,
                          "ensemble": ensemble, "per_seed": rows}
-        scores[label], histories[label] = model_scores, model_histories
+        scores[label], histories[label] = [_signal(v) for v in model_scores], model_histories
     signal = labels == labels.max()
     result = {"task": cfg.task, "seeds": cfg.seeds, "train": cfg.data.train, "test": cfg.data.test,
               "n_test_jets": int(len(labels)), "n_train_jets": _n_train(out, next(iter(models))),
               "reference": cfg.reference, "machine": machine(), "models": models}
     if cfg.size_scan:
-        result["size_scan"] = _size_scan(cfg, out, jobs, log)
-        size_scan_plot(result["size_scan"], out / "size_scan.png")
+        scans = _size_scan(cfg, out, jobs, log)
+        result["size_scan"] = next(iter(scans.values()))  # the first scanned model (the single-model layout)
+        if len(scans) > 1:
+            result["size_scans"] = scans
+            result["size_scan_crossovers"] = crossovers(scans)
+        size_scan_plot(list(scans.values()), out / "size_scan.png")
     roc_comparison_plot(signal, scores, cfg.reference, out / "roc.png")
     score_grid_plot(signal, {k: np.mean(v, axis=0) for k, v in scores.items()}, out / "scores.png")
     training_curves_plot(histories, out / "training.png")
@@ -151,24 +171,50 @@ def _n_train(out: Path, label: str) -> int | None:
     return metrics.get("n_train_jets")
 
 
-def _size_scan(cfg: BenchmarkConfig, out: Path, jobs: int, log) -> dict:
-    """AUC of one model vs the number of training jets, with a power-law fit 1 - AUC = a N^b."""
-    label = cfg.size_scan.model
-    entry = cfg.models[label]
-    full = _n_train(out, label)
-    tasks = [(entry, cfg, out / "runs" / f"size_scan_{label}_{n}", 0, {"data.train_fraction": min(1.0, n / full)})
-             for n in sorted(cfg.size_scan.sizes)]
-    _train_in_parallel(tasks, jobs, log)
-    points = []
-    for task in tasks:
-        run = _train_run(*task)
-        metrics = json.loads((run / "metrics.json").read_text())
-        points.append({"n_train_jets": metrics["n_train_jets"], "auc": metrics["auc"]})
-        log(f"size scan {label} {metrics['n_train_jets']} jets: AUC {metrics['auc']:.4f}")
+def _power_law(points: list[dict]) -> dict | None:
+    """Fit 1 - AUC = a N^b to the points (least squares in log-log)."""
+    if len(points) < 2:
+        return None
     n = np.array([p["n_train_jets"] for p in points], dtype=np.float64)
     one_minus = np.clip(1 - np.array([p["auc"] for p in points]), 1e-6, None)
-    fit = None
-    if len(points) >= 2:
-        slope, intercept = np.polyfit(np.log(n), np.log(one_minus), 1)
-        fit = {"a": float(np.exp(intercept)), "b": float(slope), "form": "1 - AUC = a * N^b"}
-    return {"model": label, "points": points, "fit": fit}
+    slope, intercept = np.polyfit(np.log(n), np.log(one_minus), 1)
+    return {"a": float(np.exp(intercept)), "b": float(slope), "form": "1 - AUC = a * N^b"}
+
+
+def crossovers(scans: dict[str, dict]) -> list[dict]:
+    """Where the power-law fits of two scanned models cross: N* = (a2 / a1)^(1 / (b1 - b2)), with which model is
+    better below and above it and whether N* lies inside the scanned sizes."""
+    out = []
+    labels = [label for label, scan in scans.items() if scan["fit"]]
+    for i, first in enumerate(labels):
+        for second in labels[i + 1:]:
+            f1, f2 = scans[first]["fit"], scans[second]["fit"]
+            if abs(f1["b"] - f2["b"]) < 1e-9:
+                continue
+            n_cross = (f2["a"] / f1["a"]) ** (1 / (f1["b"] - f2["b"]))
+            sizes = [p["n_train_jets"] for scan in (scans[first], scans[second]) for p in scan["points"]]
+            steeper, flatter = (first, second) if f1["b"] < f2["b"] else (second, first)
+            out.append({"models": [first, second], "n_train_jets": float(n_cross),
+                        "better_below": flatter, "better_above": steeper,
+                        "within_scanned_range": bool(min(sizes) <= n_cross <= max(sizes))})
+    return out
+
+
+def _size_scan(cfg: BenchmarkConfig, out: Path, jobs: int, log) -> dict[str, dict]:
+    """AUC of each scanned model vs the number of training jets, with a power-law fit 1 - AUC = a N^b."""
+    tasks = {}
+    for label in cfg.size_scan.labels:
+        entry = cfg.models[label]
+        full = _n_train(out, label)
+        tasks[label] = [(entry, cfg, out / "runs" / f"size_scan_{label}_{n}", 0,
+                         {"data.train_fraction": min(1.0, n / full)}) for n in sorted(cfg.size_scan.sizes)]
+    _train_in_parallel([task for group in tasks.values() for task in group], jobs, log)
+    scans = {}
+    for label, group in tasks.items():
+        points = []
+        for task in group:
+            metrics = json.loads((_train_run(*task) / "metrics.json").read_text())
+            points.append({"n_train_jets": metrics["n_train_jets"], "auc": metrics["auc"]})
+            log(f"size scan {label} {metrics['n_train_jets']} jets: AUC {metrics['auc']:.4f}")
+        scans[label] = {"model": label, "points": points, "fit": _power_law(points)}
+    return scans

@@ -12,7 +12,7 @@ from jetgnn.evaluation.metrics import (
     multiclass_metrics,
     score_metrics,
 )
-from jetgnn.evaluation.plots import roc_plot, scores_plot
+from jetgnn.evaluation.plots import confusion_matrix_plot, roc_plot, scores_plot
 from jetgnn.evaluation.vertexing import confusion_plot, match_vertices, origin_confusion, origin_metrics
 from jetgnn.io.files import expand_paths
 from jetgnn.io.jets import Jets, check_classes, require_classes
@@ -55,6 +55,9 @@ def evaluate_tagger(tagger, jets: Jets, out_dir: Path | None = None, where: str 
                  label=f"{tagger.config.model.name} (AUC {metrics['auc']:.4f})")
     if out_dir is not None:
         scores_plot(labels, signal_score, names, out_dir / "scores.png")
+        if "confusion_matrix" in metrics:
+            confusion_matrix_plot(metrics["confusion_matrix"], names, out_dir / "confusion.png",
+                                  title=f"{tagger.config.model.name}, row-normalised")
     return metrics
 
 

@@ -113,12 +113,18 @@ def score_metrics(y_true: np.ndarray, probabilities: np.ndarray, label_names: li
 
 
 def multiclass_metrics(y_true: np.ndarray, probabilities: np.ndarray, label_names: list[str]) -> dict[str, float]:
-    """Binary metrics of the last class against all others (e.g. b vs light+c), plus overall accuracy and
-    one-vs-one AUCs ``auc_<last>_vs_<other>``."""
+    """Binary metrics of the last class against all others (e.g. b vs light+c), plus overall accuracy, the
+    one-vs-rest AUC of every class ``auc_<class>_vs_rest``, one-vs-one AUCs ``auc_<last>_vs_<other>`` and the
+    ``confusion_matrix`` (rows: true class, columns: arg-max prediction, counts)."""
     y_true = np.asarray(y_true).astype(int)
     signal = probabilities.shape[1] - 1
     out = binary_metrics(y_true == signal, probabilities[:, signal])
     out["accuracy"] = float(np.mean(probabilities.argmax(1) == y_true))
+    for k, name in enumerate(label_names):
+        if 0 < (y_true == k).sum() < len(y_true):
+            out[f"auc_{name}_vs_rest"] = float(roc_auc_score(y_true == k, probabilities[:, k]))
+    n = len(label_names)
+    out["confusion_matrix"] = np.bincount(y_true * n + probabilities.argmax(1), minlength=n * n).reshape(n, n).tolist()
     for k, name in enumerate(label_names[:-1]):
         if not (y_true == k).any():  # a class without jets in these data
             continue

@@ -37,3 +37,23 @@ def scores_plot(y_true, score, label_names, path: Path) -> None:
                 ax.hist(score[y_true == k], bins=bins, histtype="step", density=True, lw=1.5, label=name)
         ax.set(xlabel=f"tagger score ({label_names[-1]})", ylabel="density", yscale="log")
         ax.legend()
+
+
+def confusion_matrix_plot(confusion: np.ndarray, names, path: Path, xlabel: str = "predicted class",
+                          ylabel: str = "true class", title: str = "row-normalised") -> None:
+    """Row-normalised confusion matrix (rows: truth, with their counts; columns: prediction) as a png."""
+    confusion = np.asarray(confusion)
+    rows = confusion.sum(1, keepdims=True)
+    fraction = np.divide(confusion, rows, out=np.zeros(confusion.shape), where=rows > 0)
+    size = max(5.0, 1.1 * len(names) + 2.5)
+    with figure(path, figsize=(size + 1.5, size)) as (fig, ax):
+        image = ax.imshow(fraction, vmin=0, vmax=1, cmap="Blues")
+        for i in range(len(names)):
+            for j in range(len(names)):
+                ax.text(j, i, f"{fraction[i, j]:.2f}", ha="center", va="center",
+                        color="white" if fraction[i, j] > 0.6 else "black", fontsize=11)
+        ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+        ax.set_yticks(range(len(names)), [f"{n} ({int(c)})" for n, c in zip(names, rows[:, 0], strict=True)])
+        ax.minorticks_off()
+        ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+        fig.colorbar(image, ax=ax)

@@ -7,8 +7,8 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
+from jetgnn.evaluation.plots import confusion_matrix_plot
 from jetgnn.io.schema import N_ORIGINS, ORIGIN_CLASSES, origin_label
-from jetgnn.utils.plotting import figure
 
 
 def _flat_with_jet(values) -> tuple[np.ndarray, np.ndarray]:
@@ -85,17 +85,6 @@ def origin_metrics(confusion: np.ndarray) -> dict[str, float]:
 
 def confusion_plot(confusion: np.ndarray, path: Path) -> None:
     """Row-normalised origin confusion matrix (true origin vs predicted) as a png."""
-    rows = confusion.sum(1, keepdims=True)
-    fraction = np.divide(confusion, rows, out=np.zeros(confusion.shape), where=rows > 0)
-    names = [origin_label(k) for k in range(len(confusion))]
-    with figure(path, figsize=(9, 7.5)) as (fig, ax):
-        image = ax.imshow(fraction, vmin=0, vmax=1, cmap="Blues")
-        for i in range(len(names)):
-            for j in range(len(names)):
-                ax.text(j, i, f"{fraction[i, j]:.2f}", ha="center", va="center",
-                        color="white" if fraction[i, j] > 0.6 else "black", fontsize=11)
-        ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
-        ax.set_yticks(range(len(names)), [f"{n} ({int(c)})" for n, c in zip(names, rows[:, 0], strict=True)])
-        ax.minorticks_off()
-        ax.set(xlabel="predicted origin", ylabel="true origin (tracks)", title="track origin, row-normalised")
-        fig.colorbar(image, ax=ax)
+    confusion_matrix_plot(confusion, [origin_label(k) for k in range(len(confusion))], path,
+                          xlabel="predicted origin", ylabel="true origin (tracks)",
+                          title="track origin, row-normalised")

@@ -9,7 +9,7 @@ import vector
 from jetgnn.generation.impact import smeared_impact_parameters
 from jetgnn.generation.recipes import Recipe
 from jetgnn.generation.selection import JetSink
-from jetgnn.generation.substructure import jet_substructure
+from jetgnn.generation.substructure import hls4ml_features, jet_substructure
 from jetgnn.io.schema import JET_BRANCHES, OPTIONAL_JET_BRANCHES, PARTICLE_BRANCHES, type_flags
 from jetgnn.kinematics import delta_phi
 
@@ -79,6 +79,10 @@ def chunk_columns(sink: JetSink, recipe: Recipe, rng: np.random.Generator) -> di
         total = np.hypot(j["px"] + inv_px, j["py"] + inv_py)
         columns["aux_invisible_pt_fraction"] = (np.hypot(inv_px, inv_py) / np.maximum(total, 1e-9)).astype(
             OPTIONAL_JET_BRANCHES["aux_invisible_pt_fraction"])
+    if recipe.hls4ml_features:
+        full = sink.full
+        for name, values in hls4ml_features(full["px"], full["py"], full["pz"], full["e"], full["n"]).items():
+            columns[name] = values.astype(OPTIONAL_JET_BRANCHES[name])
     labels = columns["jet_label"]
     for k, name in enumerate(recipe.labels):
         columns[f"label_{name}"] = (labels == k).astype(np.int32)

@@ -33,13 +33,15 @@ class Source:
     settings : Pythia ``readString`` lines (added to COMMON_SETTINGS).
     quota : fraction of each chunk's jets per class name that this source provides.
     kind : how jets of this source are labelled ("hard_parton", "top", "flavour", "dark": a dark quark of the
-    hard process within R).
+    hard process within R, "boson": a W or Z of the hard process and both its decay quarks within R).
+    resonance : |PDG id| of the boson of a "boson" source (24 W, 23 Z).
     """
 
     name: str
     settings: tuple[str, ...]
     quota: dict[str, float]
     kind: str
+    resonance: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class Recipe:
     this pT (GeV) as constituents (the flavour recipe's tracks); jet kinematics and substructure still
     come from all visible constituents. record_invisible : also write ``aux_invisible_pt_fraction`` (the
     missing-pT fraction of each jet from the invisible final-state particles within R of its axis).
+    hls4ml_features : also write the 16 jet-level features of the hls4ml jet dataset
+    (:data:`jetgnn.generation.substructure.HLS4ML_FEATURES`).
     """
 
     task: str
@@ -64,6 +68,7 @@ class Recipe:
     max_jets_per_event: int = 1
     track_pt_min: float | None = None
     record_invisible: bool = False
+    hls4ml_features: bool = False
     description: str = ""
     labels: tuple[str, ...] = field(default=())
 
@@ -216,7 +221,41 @@ _DARKJET = Recipe(
     ),
 )
 
-RECIPES: dict[str, Recipe] = {"qg": _QG, "top": _TOP, "flavour": _FLAVOUR, "darkjet": _DARKJET}
+#: The five-class sample of the hls4ml LHC jet dataset / JetNet (Coleman et al. 2018, arXiv:1709.08705; Duarte et
+#: al. 2018, arXiv:1804.06913; Kansal et al. 2021, arXiv:2106.11535): 13 TeV pp, partons and undecayed bosons
+#: generated in a narrow pT window around 1 TeV (there: dpT/pT = 0.01 in MadGraph; here Pythia's pTHat of the
+#: 2 -> 2 process in [990, 1010] GeV), Pythia showering with the underlying event (MPI on), anti-kT R = 0.8, jets
+#: kept in 0.8 < pT < 1.6 TeV. Processes as there: q and g jets from QCD dijets (qq -> qq, q qbar -> q qbar for q;
+#: gg -> gg for g, labelled by the nearest hard parton), W and Z jets from q qbar -> WW and ZZ with hadronic boson
+#: decays, t from hadronic ttbar. |eta| < 2.0 is our choice (the datasets do not state one).
+_MULTICLASS_COMMON = ("Beams:eCM = 13000.", "PartonLevel:MPI = on", "PhaseSpace:pTHatMin = 990.",
+                      "PhaseSpace:pTHatMax = 1010.")
+_HADRONIC_W = ("24:onMode = off", "24:onIfAny = 1 2 3 4 5")
+_MULTICLASS = Recipe(
+    task="multiclass",
+    radius=0.8,
+    pt_min=800.0,
+    pt_max=1600.0,
+    abs_eta_max=2.0,
+    max_jets_per_event=2,
+    hls4ml_features=True,
+    description="hls4ml/JetNet-like five-class jets g/q/W/Z/t at 13 TeV, pTHat 990-1010 GeV, MPI on, R=0.8, "
+    "jet pT 0.8-1.6 TeV, |eta|<2; W/Z/t jets contain the boson (top) and its decay quarks within dR<0.8; "
+    "16 hls4ml jet features",
+    sources=(
+        Source("gg", ("HardQCD:gg2gg = on", *_MULTICLASS_COMMON), {"g": 0.2}, kind="hard_parton"),
+        Source("qq", ("HardQCD:qq2qq = on", "HardQCD:qqbar2qqbarNew = on", *_MULTICLASS_COMMON), {"q": 0.2},
+               kind="hard_parton"),
+        Source("ww", ("WeakDoubleBoson:ffbar2WW = on", *_HADRONIC_W, *_MULTICLASS_COMMON), {"W": 0.2},
+               kind="boson", resonance=24),
+        Source("zz", ("WeakDoubleBoson:ffbar2gmZgmZ = on", "WeakZ0:gmZmode = 2", "23:onMode = off",
+                      "23:onIfAny = 1 2 3 4 5", *_MULTICLASS_COMMON), {"Z": 0.2}, kind="boson", resonance=23),
+        Source("ttbar", (*_TTBAR, *_HADRONIC_W, *_MULTICLASS_COMMON), {"t": 0.2}, kind="top"),
+    ),
+)
+
+RECIPES: dict[str, Recipe] = {"qg": _QG, "top": _TOP, "flavour": _FLAVOUR, "darkjet": _DARKJET,
+                              "multiclass": _MULTICLASS}
 
 #: Flavour labelling: heavy hadrons must have pT above this (GeV) and lie within this dR of the jet axis.
 HADRON_PT_MIN = 5.0

@@ -23,11 +23,13 @@ import uproot
 
 from jetgnn.errors import InputError, MissingExtraError, OutputError, RunInterrupted
 from jetgnn.generation.chunk import ChunkTiming, generate_chunk
+from jetgnn.generation.detector import DETECTORS
 from jetgnn.generation.recipes import RECIPES
-from jetgnn.io.files import open_tree, read_arrays
+from jetgnn.io.files import GENERATION_METADATA_KEY, open_tree, read_arrays
 from jetgnn.io.schema import TREE_NAME
 from jetgnn.io.writer import write_jets
 from jetgnn.utils.files import atomic_path, output_file, remove_stale_temporaries
+from jetgnn.version import __version__
 
 MAX_CHUNK_SIZE = 1000
 MIN_CHUNK_SIZE = 50
@@ -50,6 +52,7 @@ class GenerationReport:
     jets_per_s: float
     timing: dict
     chunks_redone: int = 0  # damaged or incomplete chunks of an earlier run, deleted and generated again
+    detector: str = "none"
 
     @property
     def pythia_share(self) -> float:
@@ -64,9 +67,12 @@ class GenerationReport:
             f"{label} {100 * t[key] / total:.0f}%"
             for label, key in (("Pythia init", "pythia_init_s"), ("Pythia events", "pythia_next_s"),
                                ("SlowJet clustering", "clustering_s"), ("jet selection", "selection_s"),
-                               ("post-processing", "postprocess_s"), ("chunk writing", "write_s"))
+                               ("detector", "detector_s"), ("post-processing", "postprocess_s"),
+                               ("chunk writing", "write_s"))
+            if key != "detector_s" or self.detector != "none"
         )
-        return (f"wrote {self.n_jets} {self.process} jets to {self.out} in {self.wall_s:.1f} s "
+        level = "" if self.detector == "none" else f" (detector {self.detector})"
+        return (f"wrote {self.n_jets} {self.process} jets{level} to {self.out} in {self.wall_s:.1f} s "
                 f"({self.jets_per_s:.1f} jets/s on {self.workers} workers, {t['events']} events); "
                 f"worker time: {shares}; Pythia total {100 * self.pythia_share:.0f}%")
 
@@ -84,9 +90,12 @@ def _check_extra() -> None:
         raise MissingExtraError("generate", "pythia8mc, fastjet", "jetgnn generate") from err
 
 
-def validate_request(process: str, n_jets: int, out, seed: int, workers: int, chunk_size: int | None) -> Path:
+def validate_request(process: str, n_jets: int, out, seed: int, workers: int, chunk_size: int | None,
+                     detector: str = "none") -> Path:
     if process not in RECIPES:
         raise InputError(f"unknown process {process!r}: choose one of {', '.join(RECIPES)}")
+    if detector not in DETECTORS:
+        raise InputError(f"unknown --detector {detector!r}: choose one of {', '.join(DETECTORS)}")
     for name, value in (("--n-jets", n_jets), ("--workers", workers)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise InputError(f"{name} must be a positive integer, got {value!r}")
@@ -141,8 +150,8 @@ def _report(n: int) -> None:
 
 
 def _run_chunk(args):
-    task, seed, index, chunk_size, n_total, path = args
-    columns, timing = generate_chunk(task, seed, index, chunk_size, n_total, report=_report)
+    task, seed, index, chunk_size, n_total, path, detector = args
+    columns, timing = generate_chunk(task, seed, index, chunk_size, n_total, report=_report, detector=detector)
     t0 = time.perf_counter()
     write_jets(path, [columns], compression=uproot.ZLIB(1))  # fast; the merge recompresses
     timing.write_s = time.perf_counter() - t0
@@ -193,7 +202,7 @@ def _finished_chunks(plan: list[tuple]) -> list[Path]:
     return redo
 
 
-def _merge(paths: list[Path], out: Path) -> int:
+def _merge(paths: list[Path], out: Path, metadata: dict | None = None) -> int:
     def chunks():
         for path in paths:
             tree = open_tree(str(path), TREE_NAME)
@@ -202,7 +211,7 @@ def _merge(paths: list[Path], out: Path) -> int:
             tree.file.close()
             yield arrays
 
-    return write_jets(out, chunks())
+    return write_jets(out, chunks(), metadata=metadata)
 
 
 def _run_chunks(todo: list[tuple], workers: int, on_progress) -> ChunkTiming:
@@ -254,23 +263,31 @@ def generate(
     workers: int = 1,
     chunk_size: int | None = None,
     progress: bool = True,
+    detector: str = "none",
 ) -> GenerationReport:
-    """Generate ``n_jets`` jets of ``process`` ("qg", "top", "flavour") into the ROOT file ``out``.
+    """Generate ``n_jets`` jets of ``process`` (a name of ``RECIPES``) into the ROOT file ``out``.
+
+    detector : "none" (hadron level, the default) or "simple" (:mod:`jetgnn.generation.detector`: jets are
+    clustered from fast-detector energy-flow candidates). The setting and the detector card are recorded in the
+    file (:func:`jetgnn.io.generation_metadata`).
 
     Runs chunks on ``workers`` processes (each chunk seeded from ``seed`` and its index), shows a progress
     bar with jets/s and ETA, and resumes from ``<out>.parts/`` if an earlier run of the same command was
     killed. Raises InputError for bad arguments and MissingExtraError without ``jetgnn[generate]``.
     """
-    out = validate_request(process, n_jets, out, seed, workers, chunk_size)
+    out = validate_request(process, n_jets, out, seed, workers, chunk_size, detector)
     _check_extra()
     chunk_size = chunk_size or default_chunk_size(n_jets)
     n_chunks = math.ceil(n_jets / chunk_size)
     manifest = {"process": process, "n_jets": n_jets, "seed": seed, "chunk_size": chunk_size, "format": 1}
+    if detector != "none":  # (hadron-level manifests stay as they were, so older parts folders still resume)
+        manifest["detector"] = detector
     remove_stale_temporaries(out.parent, out.name)  # of a merge that was killed
     parts = _parts_dir(out, manifest)
     plan = [(i, min(chunk_size, n_jets - i * chunk_size), parts / f"chunk_{i:05d}.root") for i in range(n_chunks)]
     redone = _finished_chunks(plan)
-    todo = [(process, seed, i, chunk_size, n_jets, str(path)) for i, _size, path in plan if not path.exists()]
+    todo = [(process, seed, i, chunk_size, n_jets, str(path), detector) for i, _size, path in plan
+            if not path.exists()]
     resumed_jets = sum(size for i, size, path in plan if path.exists())
 
     from tqdm import tqdm
@@ -287,7 +304,10 @@ def generate(
             bar.n = bar.total
         bar.close()
     t_merge = time.perf_counter()
-    n_written = _merge([path for _, _, path in plan], out)
+    card = DETECTORS[detector]
+    metadata = {"process": process, "n_jets": n_jets, "seed": seed, "detector": detector,
+                "detector_card": None if card is None else card.describe(), "jetgnn_version": __version__}
+    n_written = _merge([path for _, _, path in plan], out, {GENERATION_METADATA_KEY: json.dumps(metadata)})
     merge_s = time.perf_counter() - t_merge
     if n_written != n_jets:  # pragma: no cover - guarded by the quotas
         raise RuntimeError(f"wrote {n_written} jets, expected {n_jets}")
@@ -301,5 +321,5 @@ def generate(
     return GenerationReport(
         process=process, n_jets=n_jets, out=str(out), seed=seed, workers=workers, chunk_size=chunk_size,
         n_chunks=n_chunks, chunks_resumed=n_chunks - len(todo), wall_s=wall, chunks_redone=len(redone),
-        jets_per_s=generated / wall if wall > 0 else float("nan"), timing=timing,
+        jets_per_s=generated / wall if wall > 0 else float("nan"), timing=timing, detector=detector,
     )

@@ -64,6 +64,23 @@ def _invisible(event) -> list[tuple[float, float, float, float]]:
     return out
 
 
+def _boson_systems(event, resonance: int) -> list[tuple[tuple[float, float, float, int], list[tuple[float, float]]]]:
+    """For each hard-process boson of |PDG id| ``resonance`` decaying to quarks: its (pT, eta, phi, pid) and the
+    (eta, phi) of the boson and its two decay quarks."""
+    systems = []
+    for i in (5, 6):
+        if event[i].idAbs() != resonance:
+            continue
+        boson = event[event[i].iBotCopyId()]
+        directions = [(boson.eta(), boson.phi())]
+        for d in (boson.daughter1(), boson.daughter2()):
+            if 0 < event[d].idAbs() <= 5:
+                directions.append((event[d].eta(), event[d].phi()))
+        if len(directions) == 3:
+            systems.append(((boson.pT(), boson.eta(), boson.phi(), boson.id()), directions))
+    return systems
+
+
 def _top_systems(event) -> list[tuple[tuple[float, float, float, int], list[tuple[float, float]]]]:
     """For each top quark: its (pT, eta, phi, pid) and the (eta, phi) of top, b and the two W-decay quarks."""
     systems = []
@@ -144,7 +161,9 @@ class EventSelector:
         return out
 
     def _label_top(self, pythia, candidates):
-        systems = _top_systems(pythia.event)
+        """Jets that contain every decay product of a top (or, for "boson" sources, of a W / Z) within R."""
+        event = pythia.event
+        systems = _top_systems(event) if self.source.kind == "top" else _boson_systems(event, self.source.resonance)
         out = []
         radius = self.recipe.radius
         for j, p4, eta, phi in candidates:
@@ -159,7 +178,7 @@ class EventSelector:
         return [(j, p4, eta, phi, self.single_label, quark) for j, p4, eta, phi in candidates
                 if (quark := _nearest(quarks, eta, phi, self.recipe.radius)) is not None]
 
-    def _label_flavour(self, pythia, slowjet, candidates, ancestry):
+    def _label_flavour(self, pythia, slowjet, candidates, ancestry, detector=None):
         event = pythia.event
         partons = None
         out = []
@@ -167,6 +186,10 @@ class EventSelector:
         for j, p4, eta, phi in candidates:
             hadrons = set()
             for i in slowjet.constituents(j):
+                if detector is not None:  # the generator particle behind a detector track (-1: a tower)
+                    i = int(detector.truth[i - 1])
+                    if i < 0:
+                        continue
                 particle = event[i]
                 if particle.hasVertex():
                     if i not in ancestry:
@@ -186,25 +209,37 @@ class EventSelector:
         return out
 
     # -- extraction --------------------------------------------------------------------------------
-    def _store(self, sink: JetSink, event, slowjet, j, p4, label, parton, ancestry, invisible=()):
+    def _constituents(self, event, slowjet, j, candidates):
+        """(px, py, pz, e, charge, pid, index of the generator particle or -1) of jet ``j``'s constituents: from
+        the event record, or at detector level from the candidates (record index i is candidate i - 1)."""
+        if candidates is None:
+            for i in slowjet.constituents(j):
+                particle = event[i]
+                yield particle.px(), particle.py(), particle.pz(), particle.e(), particle.charge(), particle.id(), i
+        else:
+            c = candidates
+            for i in slowjet.constituents(j):
+                k = i - 1
+                yield (float(c.px[k]), float(c.py[k]), float(c.pz[k]), float(c.e[k]), int(c.charge[k]),
+                       int(c.pid[k]), int(c.truth[k]))
+
+    def _store(self, sink: JetSink, event, slowjet, j, p4, label, parton, ancestry, invisible=(), candidates=None):
         """Append one jet: constituents sorted by decreasing pT, truth vertices and origins, and the transverse
-        momentum of the ``invisible`` particles within R of its axis."""
+        momentum of the ``invisible`` particles within R of its axis. ``event`` is the generator record (truth);
+        with ``candidates`` (detector level) the jet was clustered from those."""
         rows = []
         full = sink.full
         n_full = 0
-        for i in slowjet.constituents(j):
-            particle = event[i]
-            px, py, pz, e = particle.px(), particle.py(), particle.pz(), particle.e()
+        for px, py, pz, e, charge, pid, i in self._constituents(event, slowjet, j, candidates):
             full["px"].append(px)
             full["py"].append(py)
             full["pz"].append(pz)
             full["e"].append(e)
             n_full += 1
-            charge = particle.charge()
             pt2 = px * px + py * py
             if self.track_pt2_min is not None and (charge == 0 or pt2 < self.track_pt2_min):
                 continue
-            if charge != 0 and particle.hasVertex():
+            if charge != 0 and i >= 0 and (particle := event[i]).hasVertex():
                 position = (particle.xProd(), particle.yProd(), particle.zProd())
                 if i not in ancestry:
                     ancestry[i] = truth.weak_heavy_ancestors(event, i)
@@ -212,7 +247,7 @@ class EventSelector:
                 origin = truth.origin_from_ancestors(*ancestry[i], displaced=displaced)
             else:
                 position, origin = None, int(Origin.PRIMARY if charge != 0 else Origin.NEUTRAL)
-            rows.append((pt2, px, py, pz, e, charge, particle.id(), position, origin))
+            rows.append((pt2, px, py, pz, e, charge, pid, position, origin))
         full["n"].append(n_full)
         rows.sort(key=lambda row: -row[0])
         charged = [row for row in rows if row[5] != 0]
@@ -247,8 +282,12 @@ class EventSelector:
         jets["invisible_px"].append(sum(v[0] for v in inside))
         jets["invisible_py"].append(sum(v[1] for v in inside))
 
-    def process(self, pythia, slowjet, sink: JetSink, wanted: dict[int, int]) -> int:
-        """Select, label and store this event's jets while quotas last; return the number stored."""
+    def process(self, pythia, slowjet, sink: JetSink, wanted: dict[int, int], detector=None) -> int:
+        """Select, label and store this event's jets while quotas last; return the number stored.
+
+        detector : the event's detector-level :class:`~jetgnn.generation.detector.Candidates` when ``slowjet``
+        clustered those (``--detector simple``); labels and truth still come from the generator record.
+        """
         candidates = self._candidates(slowjet)
         if not candidates:
             return 0
@@ -256,10 +295,10 @@ class EventSelector:
         kind = self.source.kind
         if kind == "hard_parton":
             labelled = self._label_hard_parton(pythia, candidates)
-        elif kind == "top":
+        elif kind in ("top", "boson"):
             labelled = self._label_top(pythia, candidates)
         elif kind == "flavour":
-            labelled = self._label_flavour(pythia, slowjet, candidates, ancestry)
+            labelled = self._label_flavour(pythia, slowjet, candidates, ancestry, detector)
         elif kind == "dark":
             labelled = self._label_dark(pythia, candidates)
         else:  # pragma: no cover - recipes are fixed data
@@ -270,7 +309,7 @@ class EventSelector:
             if wanted.get(label, 0) > 0:
                 if invisible is None:
                     invisible = _invisible(pythia.event) if self.recipe.record_invisible else []
-                self._store(sink, pythia.event, slowjet, j, p4, label, parton, ancestry, invisible)
+                self._store(sink, pythia.event, slowjet, j, p4, label, parton, ancestry, invisible, detector)
                 wanted[label] -= 1
                 stored += 1
         return stored

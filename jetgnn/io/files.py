@@ -150,3 +150,23 @@ def damaged_file_error(tree, path: str, expressions, entry_start, entry_stop, er
                                   f"{basket}: {_reason(basket_err)}); the file is truncated or corrupted")
     return InputError(f"{path}: cannot read entries {start}-{stop} ({_reason(err)}); the file is truncated or "
                       f"corrupted")
+
+
+#: TObjString key of ``jetgnn generate`` output files: JSON with process, seed, detector setting and card
+GENERATION_METADATA_KEY = "jetgnn_generation"
+
+
+def generation_metadata(path) -> dict | None:
+    """What ``jetgnn generate`` recorded in a file (process, seed, detector and its card), or None for files
+    written otherwise. Raises InputError for unreadable files or damaged metadata."""
+    import json
+
+    open_tree(str(path))  # one clear error for files that are not jet files
+    with uproot.open(path) as fin:
+        if GENERATION_METADATA_KEY not in fin:
+            return None
+        text = str(fin[GENERATION_METADATA_KEY])
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise InputError(f"{path}: the {GENERATION_METADATA_KEY} metadata is not JSON ({text[:60]!r})") from None

@@ -278,13 +278,14 @@ def jetclass_mapping(available: set[str], origin: str = "<jetclass>") -> BranchM
         if f"part_{k}" in available:
             particles[k] = f"part_{k}"
     jets = {k: f"jet_{k}" for k in ("pt", "eta", "phi", "energy", "mass", "nparticles") if f"jet_{k}" in available}
-    extra = {name[len("jet_"):]: name for name in JET_BRANCHES
+    # every per-jet jet_* branch of the file (the schema's, the optional ones, and a user's own, e.g. jet_hl_*)
+    extra = {name[len("jet_"):]: name for name in (*JET_BRANCHES, *OPTIONAL_JET_BRANCHES, *sorted(available))
              if name.startswith("jet_") and name[len("jet_"):] not in jets and name != "jet_label"
              and name in available}
     extra.update({name: name for name in (*JET_BRANCHES, *OPTIONAL_JET_BRANCHES) if name.startswith("aux_")
                   and name in available})
     mapping = BranchMapping(particles=particles, jets=jets, jet_extra=extra, origin=origin, format="root")
-    for names in LABELS.values():
+    for names in sorted(LABELS.values(), key=len, reverse=True):  # the largest class list a file has
         one_hot = [f"label_{n}" for n in names]
         if all(b in available for b in one_hot):
             mapping.label_one_hot, mapping.label_names = one_hot, list(names)

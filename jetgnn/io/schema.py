@@ -59,6 +59,12 @@ OPTIONAL_JET_BRANCHES: dict[str, str] = {
     # |vector sum of the pT of invisible particles (neutrinos, stable dark hadrons) within R of the jet axis| /
     # |jet pT + that sum| (vectors): the missing-pT fraction of semi-visible jets
     "aux_invisible_pt_fraction": "float32",
+    # the 16 hls4ml LHC-jet-dataset features (``generate multiclass``; definitions in
+    # jetgnn.generation.substructure.HLS4ML_FEATURES): energy correlation ratios of the mMDT-groomed jet
+    **{f"jet_{name}": "float32" for name in (
+        "zlogz", "c1_b0_mmdt", "c1_b1_mmdt", "c1_b2_mmdt", "c2_b1_mmdt", "c2_b2_mmdt", "d2_b1_mmdt", "d2_b2_mmdt",
+        "d2_a1_b1_mmdt", "d2_a1_b2_mmdt", "m2_b1_mmdt", "m2_b2_mmdt", "n2_b1_mmdt", "n2_b2_mmdt", "mass_mmdt")},
+    "jet_multiplicity": "int32",
 }
 
 #: Class names per task, in ``jet_label`` order; one-hot branches are ``label_<name>``.
@@ -67,6 +73,7 @@ LABELS: dict[str, tuple[str, ...]] = {
     "top": ("QCD", "Tbqq"),
     "flavour": ("light", "c", "b"),
     "darkjet": ("QCD", "dark"),
+    "multiclass": ("g", "q", "W", "Z", "t"),
 }
 
 class Origin(IntEnum):

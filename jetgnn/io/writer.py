@@ -41,6 +41,7 @@ def write_jets(
     path: str | os.PathLike,
     chunks: Iterable[Mapping[str, object]],
     compression=DEFAULT_COMPRESSION,
+    metadata: Mapping[str, str] | None = None,
 ) -> int:
     """Write chunks of jets to ``path`` atomically (temporary file in the same folder, then rename).
 
@@ -49,13 +50,14 @@ def write_jets(
     path : output ``.root`` file.
     chunks : iterable of mappings branch name -> array. ``part_*`` values are jagged
         (awkward, one list per jet); all other values are flat numpy arrays of length n_jets.
+    metadata : optional name -> text, stored as TObjString keys beside the tree (e.g. ``jetgnn_generation``).
     Returns the number of jets written. A classic TTree (``mktree`` + ``extend``) is written, as SPEC §2 asks.
     """
-    return write_tree(path, (_tree_payload(chunk) for chunk in chunks), TREE_NAME, compression)
+    return write_tree(path, (_tree_payload(chunk) for chunk in chunks), TREE_NAME, compression, metadata)
 
 
 def write_tree(path, payloads: Iterable[Mapping[str, object]], tree_name: str = TREE_NAME,
-               compression=DEFAULT_COMPRESSION) -> int:
+               compression=DEFAULT_COMPRESSION, metadata: Mapping[str, str] | None = None) -> int:
     """Write chunks of a classic TTree atomically: flat numpy branches, and awkward records of jagged fields
     (``{"FatJet": ak.zip({"score_b": ...})}`` gives ``FatJet_score_b`` with the counter ``nFatJet``, as NanoAOD
     names them). Returns the number of entries written."""
@@ -71,6 +73,8 @@ def write_tree(path, payloads: Iterable[Mapping[str, object]], tree_name: str = 
             n_written += len(next(iter(payload.values())))
         if tree is None:
             raise InputError(f"nothing to write to {path}: no chunks were given")
+        for name, text in (metadata or {}).items():
+            fout[name] = str(text)  # a TObjString
     return n_written
 
 

@@ -13,7 +13,9 @@ from jetgnn.models.layers.dense import to_dense
 
 class MLPTagger(JetTagger):
     """n_particles : constituents kept (hardest first, zero padded); use_particles / use_globals : inputs;
-    hidden : widths. Not permutation invariant by design: it relies on the pT ordering of the nodes.
+    hidden : widths; exclude_globals : per-jet globals left out of the input (e.g. the always-present
+    jet_pt / jet_eta / jet_mass / jet_nparticles, for a model on exactly the listed features). Not permutation
+    invariant by design: it relies on the pT ordering of the nodes.
 
     :meth:`embed` is the last hidden layer; ``head`` is one linear layer whatever ``linear_head`` says.
     """
@@ -22,13 +24,21 @@ class MLPTagger(JetTagger):
 
     def __init__(self, spec: InputSpec, n_classes: int, n_particles: int = 32, hidden: tuple = (256, 256, 256),
                  use_particles: bool = True, use_globals: bool = True, dropout: float = 0.1,
-                 linear_head: bool = False):
+                 linear_head: bool = False, exclude_globals: tuple = ()):
         super().__init__(spec, n_classes)
         if not (use_particles or use_globals):
             raise InputError("mlp needs use_particles or use_globals")
+        unknown = [name for name in exclude_globals if name not in spec.u_names]
+        if unknown:
+            raise InputError(f"mlp: exclude_globals {', '.join(unknown)} are not globals of the data "
+                             f"(globals: {', '.join(spec.u_names)})")
+        kept = [k for k, name in enumerate(spec.u_names) if name not in exclude_globals]
+        if use_globals and not kept and not use_particles:
+            raise InputError("mlp: exclude_globals leaves no input")
+        self.register_buffer("global_index", torch.tensor(kept, dtype=torch.long), persistent=False)
         self.n_particles, self.use_particles, self.use_globals = n_particles, use_particles, use_globals
         self.reads = (("x",) if use_particles else ()) + (("u",) if use_globals else ())
-        width = (n_particles * len(spec.x_names) if use_particles else 0) + (len(spec.u_names) if use_globals else 0)
+        width = (n_particles * len(spec.x_names) if use_particles else 0) + (len(kept) if use_globals else 0)
         self.input_norm = nn.BatchNorm1d(width)
         self.body = mlp([width, *hidden], dropout=dropout)
         self.head = nn.Linear(hidden[-1], n_classes)
@@ -40,5 +50,5 @@ class MLPTagger(JetTagger):
             dense = torch.nn.functional.pad(to_dense(batch.x, batch)[0], (0, 0, 0, self.n_particles))
             parts.append(dense[:, :self.n_particles].flatten(1))
         if self.use_globals:
-            parts.append(batch.u)
+            parts.append(batch.u if len(self.global_index) == batch.u.shape[1] else batch.u[:, self.global_index])
         return self.body(self.input_norm(torch.cat(parts, dim=1)))

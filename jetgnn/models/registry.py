@@ -87,6 +87,8 @@ def check_values(name: str, allowed: dict, params: dict, config: bool = False) -
 _FRACTIONS = {"dropout": (0.0, True), "vertex_threshold": (0.0, False), "replay_ratio": (0.0, True)}
 #: non-negative hyper-parameters for which 0 means "off" (penalty weights, phases, chain lengths)
 _ZERO_ALLOWED = {"decorrelation", "ae_epochs", "gamma", "z_steps", "x_steps"}
+#: tuple hyper-parameters that hold names, not layer widths
+_NAME_LISTS = {"exclude_globals"}
 
 
 def _value_problem(key: str, default, value) -> str | None:
@@ -94,6 +96,8 @@ def _value_problem(key: str, default, value) -> str | None:
     integers (sizes, k, heads, layers) and the widths in tuples are positive, fractions lie in [0, 1)."""
     if isinstance(default, bool) or isinstance(default, str) or default is None:
         return None
+    if key in _NAME_LISTS:
+        return None if all(isinstance(v, str) for v in value) else "must be a list of names"
     if isinstance(default, tuple):
         leaves = list(_leaves(value))
         if not leaves or any(isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in leaves):

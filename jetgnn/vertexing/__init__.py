@@ -4,5 +4,6 @@
 from jetgnn.vertexing.classical import ClassicalVertexer
 from jetgnn.vertexing.geometry import pair_distance
 from jetgnn.vertexing.grouping import group_tracks
+from jetgnn.vertexing.high_level import HIGH_LEVEL_FEATURES, high_level_features
 
-__all__ = ["ClassicalVertexer", "group_tracks", "pair_distance"]
+__all__ = ["ClassicalVertexer", "HIGH_LEVEL_FEATURES", "group_tracks", "high_level_features", "pair_distance"]
