@@ -46,10 +46,10 @@ def test_killed_run_resumes_and_loses_at_most_the_chunk_in_flight(tmp_path, monk
     out = tmp_path / "resume.root"
     real = runner_module.generate_chunk
 
-    def dies_on_second_chunk(task, seed, index, chunk_size, n_total, report=None):
+    def dies_on_second_chunk(task, seed, index, chunk_size, n_total, report=None, **options):
         if index == 1:
             raise RuntimeError("simulated kill")
-        return real(task, seed, index, chunk_size, n_total, report)
+        return real(task, seed, index, chunk_size, n_total, report, **options)
 
     monkeypatch.setattr(runner_module, "generate_chunk", dies_on_second_chunk)
     with pytest.raises(RuntimeError, match="simulated kill"):
