@@ -130,19 +130,36 @@ def _cmd_export(args) -> int:
         import onnxscript  # noqa: F401
     except ImportError as err:
         raise MissingExtraError("export", "onnx, onnxscript, onnxruntime", "jetgnn export") from err
-    from jetgnn.export.onnx import OnnxTagger, check_onnx, export_onnx, onnx_inputs
+    from jetgnn.errors import InputError
+    from jetgnn.export.onnx import OnnxTagger, check_onnx, compare_onnx, export_onnx, onnx_inputs
     from jetgnn.io.files import expand_paths
     from jetgnn.io.reader import read_jets
     from jetgnn.tagger import load_tagger
     from jetgnn.utils.files import output_file
 
+    if args.calibration and args.quantize != "static":
+        raise InputError("--calibration is for --quantize static")
     tagger = load_tagger(args.run_dir)
-    out = output_file(Path(args.out) if args.out else Path(args.run_dir) / "model.onnx", "ONNX file")
+    default_name = "model.onnx" if args.quantize is None else f"model_int8_{args.quantize}.onnx"
+    out = output_file(Path(args.out) if args.out else Path(args.run_dir) / default_name, "ONNX file")
     check_files = expand_paths(args.check) if args.check else None  # before anything is written
-    export_onnx(tagger, out)
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB); inputs {OnnxTagger(out).input_names}")
-    if args.check:
-        mapping = tagger.mapping if args.mapping is None else args.mapping
+    mapping = tagger.mapping if args.mapping is None else args.mapping
+    calibration = None
+    if args.quantize == "static":
+        if not args.calibration:
+            raise InputError("--quantize static needs --calibration FILES (jets to calibrate the activation ranges)")
+        calibration = read_jets(expand_paths(args.calibration), mapping=mapping, entry_stop=args.calibration_jets)
+    export_onnx(tagger, out, quantize=args.quantize, calibration_jets=calibration)
+    precision = "" if args.quantize is None else f", int8 {args.quantize}" + (
+        f" calibrated on {len(calibration)} jets" if calibration is not None else "")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB{precision}); inputs {OnnxTagger(out).input_names}")
+    if args.check and args.quantize is not None:
+        jets = read_jets(check_files, mapping=mapping, entry_stop=args.check_jets)
+        result = compare_onnx(tagger, out, jets)
+        print(f"int8 ONNX Runtime vs fp32 PyTorch on {len(jets)} jets: largest probability difference "
+              f"{result['max_abs_difference']:.3g}, same decision for {100 * result['decision_agreement']:.2f}% "
+              f"of the jets")
+    elif args.check:
         jets = read_jets(check_files, mapping=mapping, entry_stop=args.check_jets)
         worst = check_onnx(tagger, out, jets, atol=args.atol)
         padded = "" if tagger.label_names is None else \
@@ -306,6 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="ROOT files: compare ONNX Runtime with PyTorch on their jets (error above --atol)")
     ex.add_argument("--check-jets", type=_positive_int, default=1000, help="jets read for --check (default 1000)")
     ex.add_argument("--atol", type=float, default=1e-5, help="largest allowed difference for --check (1e-5)")
+    ex.add_argument("--quantize", choices=("dynamic", "static"), default=None,
+                    help="write an int8 model: dynamic (int8 weights) or static (int8 weights and activations, QDQ, "
+                         "calibrated on --calibration jets); --check then reports the differences")
+    ex.add_argument("--calibration", nargs="+", default=None, help="ROOT files of jets for --quantize static")
+    ex.add_argument("--calibration-jets", type=_positive_int, default=2000,
+                    help="jets read for the calibration (default 2000)")
     _add_mapping_option(ex, "the training mapping", "the --check files")
     ex.set_defaults(func=_cmd_export)
 

@@ -126,3 +126,48 @@ def test_export_cli(exported, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "jetgnn", "export", str(tmp_path / "norun"), "--out", str(out)],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "error" in bad.stderr
+
+
+# -- int8 ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["pfn", "particlenet_lite", "transformer", "mlp"])
+def test_int8_models_score_like_fp32_and_are_smaller(exported, test_jets, tmp_path, name):
+    import json
+
+    import onnx
+
+    from jetgnn.export.onnx import compare_onnx
+
+    tagger, fp32 = exported(name)
+    calibration = read_jets([BUNDLED["top"]])[:300]
+    for mode in ("dynamic", "static"):
+        path = export_onnx(tagger, tmp_path / f"{name}_{mode}.onnx", quantize=mode,
+                           calibration_jets=calibration if mode == "static" else None)
+        meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+        assert json.loads(meta["quantization"])["mode"] == mode
+        assert json.loads(meta["label_names"]) == tagger.label_names  # OnnxTagger reads it like the fp32 file
+        ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+        assert ("QuantizeLinear" in ops) == (mode == "static") and ("DynamicQuantizeLinear" in ops) == (
+            mode == "dynamic")
+        result = compare_onnx(tagger, path, test_jets["top"])
+        assert result["decision_agreement"] >= 0.95 and result["max_abs_difference"] < 0.2, (mode, result)
+        if name != "mlp":  # the MLP is mostly BatchNorm and small layers
+            assert path.stat().st_size < fp32.stat().st_size / 2
+        assert not list(tmp_path.glob(".jetgnn-fp32-*"))  # the fp32 intermediate is gone
+
+
+def test_int8_export_cli_and_its_errors(exported, tmp_path):
+    tagger, _ = exported("pfn")
+    run = tagger.run_dir
+    base = [sys.executable, "-m", "jetgnn", "export", str(run)]
+    proc = subprocess.run([*base, "--quantize", "static", "--calibration", str(BUNDLED["top"]), "--calibration-jets",
+                           "300", "--out", str(tmp_path / "s.onnx"), "--check", str(BUNDLED["top"]), "--check-jets",
+                           "200"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "int8 static calibrated on 300 jets" in proc.stdout and "same decision for" in proc.stdout
+    for extra, message in ((["--quantize", "static"], "needs --calibration"),
+                           (["--calibration", str(BUNDLED["top"])], "--calibration is for --quantize static"),
+                           (["--quantize", "int4"], "invalid choice")):
+        proc = subprocess.run([*base, *extra, "--out", str(tmp_path / "x.onnx")], capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "x.onnx").exists()

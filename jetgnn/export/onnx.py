@@ -238,15 +238,20 @@ def _check_out(out) -> Path:
     return out
 
 
-def export_onnx(run_dir_or_tagger, out, check_jets=None, atol: float = 1e-5) -> Path:
+def export_onnx(run_dir_or_tagger, out, check_jets=None, atol: float = 1e-5, quantize: str | None = None,
+                calibration_jets=None) -> Path:
     """Export a trained neural tagger (or anomaly model) to ONNX (dynamic jet and particle axes); returns the
     .onnx path.
 
     With ``check_jets`` (Jets), ONNX Runtime's outputs on them are compared with PyTorch's and a difference
-    above ``atol`` is an error.
+    above ``atol`` is an error (not for quantised models, whose outputs differ by design). ``quantize``:
+    "dynamic" or "static" writes an int8 model (:mod:`jetgnn.export.quantize`); "static" calibrates on
+    ``calibration_jets`` (Jets).
     """
     tagger = run_dir_or_tagger if isinstance(run_dir_or_tagger, (Tagger, AnomalyTagger)) \
         else load_tagger(run_dir_or_tagger)
+    if quantize is not None:
+        return _export_quantized(tagger, out, quantize, calibration_jets)
     if isinstance(tagger, AnomalyTagger):
         out = _check_out(out)
         wrapper = _AnomalyScore(tagger.model, tagger.inputs.kind)
@@ -269,6 +274,40 @@ def export_onnx(run_dir_or_tagger, out, check_jets=None, atol: float = 1e-5) -> 
     if check_jets is not None:
         check_onnx(tagger, out, check_jets, atol)
     return out
+
+
+def _export_quantized(tagger, out, mode: str, calibration_jets) -> Path:
+    """fp32 export to a temporary file beside ``out``, then its int8 version at ``out``."""
+    import tempfile
+
+    from jetgnn.export.quantize import MODES, calibration_batches, quantize_onnx
+
+    if mode not in MODES:
+        raise InputError(f"unknown --quantize {mode!r}: choose one of {', '.join(MODES)}")
+    if isinstance(tagger, AnomalyTagger):
+        raise InputError("int8 quantisation covers the taggers; export anomaly models in fp32 (without --quantize)")
+    if mode == "static" and calibration_jets is None:
+        raise InputError("--quantize static needs --calibration FILES (jets to calibrate the activation ranges)")
+    out = _check_out(out)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".jetgnn-fp32-") as tmp:
+        fp32 = export_onnx(tagger, Path(tmp) / "fp32.onnx")
+        batches = None
+        if mode == "static":
+            batches = calibration_batches(tagger, calibration_jets, OnnxTagger(fp32).input_names)
+        return quantize_onnx(fp32, out, mode, batches)
+
+
+def compare_onnx(tagger, path, jets) -> dict:
+    """How an (int8) ONNX model's scores compare with PyTorch's on ``jets``: the largest |difference| of the
+    probabilities and the fraction of jets with the same arg-max class."""
+    got = OnnxTagger(path).predict(jets)
+    expected = tagger.predict(jets)
+    if got.ndim == 1:
+        same = (got > 0.5) == (expected > 0.5)
+    else:
+        same = got.argmax(1) == expected.argmax(1)
+    return {"max_abs_difference": float(np.max(np.abs(got - expected), initial=0.0)),
+            "decision_agreement": float(np.mean(same)) if len(same) else float("nan")}
 
 
 def check_onnx(tagger, path, jets, atol: float = 1e-5) -> float:

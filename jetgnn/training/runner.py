@@ -198,6 +198,8 @@ def fit(cfg: TrainConfig, out: Path, module: L.LightningModule, data: JetDataMod
         raise
     finally:
         signal.signal(signal.SIGINT, handler)  # Lightning ignores SIGINT after a Ctrl-C
+    if trainer.interrupted:  # a Ctrl-C that Lightning absorbed without exiting is still a Ctrl-C
+        raise KeyboardInterrupt
     train_time = time.perf_counter() - t0
     if not trainer.is_global_zero:
         return None
