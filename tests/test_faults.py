@@ -452,10 +452,16 @@ def test_summary_of_odd_files(capsys, files):
 
 
 # -- 11. Ctrl-C and kill -9 during train; 12. incompatible resume; 13. resume equals uninterrupted -----------
+def _default_sigint() -> None:
+    """In the child: Ctrl-C as in a terminal, even when this test process inherited an ignored SIGINT (a shell
+    starts background jobs with SIGINT ignored, and Python then installs no KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _train_process(out: Path, *extra):
     return subprocess.Popen([sys.executable, "-m", "jetgnn", "train", PFN, "--out", str(out), "--epochs", "50",
                              "-q", *SMALL, "training.patience=100", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
 def _wait_for(path: Path, proc, timeout: float = 120) -> None:
