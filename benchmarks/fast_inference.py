@@ -14,10 +14,8 @@ CPU's instruction-set flags (int8 speed depends on VNNI / AVX-512).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +23,7 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _meta import write_result  # noqa: E402
+from onnx_latency import jets_per_s, median_ms  # noqa: E402
 
 import jetgnn  # noqa: E402
 from jetgnn.export.onnx import OnnxTagger, export_onnx, onnx_inputs  # noqa: E402
@@ -50,21 +49,12 @@ def _aucs(labels: np.ndarray, scores: np.ndarray, names: list[str]) -> dict:
     return out
 
 
-def _timing(session: OnnxTagger, tagger, jets, threads: int) -> dict:
+def _timing(session: OnnxTagger, tagger, jets) -> dict:
+    """ONNX Runtime on ready inputs, timed as benchmarks/onnx_latency.py times every tagger."""
     one = onnx_inputs(tagger, jets[:1])
     batch = onnx_inputs(tagger, jets[:512])
-    session.run(one)
-    times = []
-    for _ in range(200):
-        t0 = time.perf_counter()
-        session.run(one)
-        times.append(time.perf_counter() - t0)
-    session.run(batch)
-    t0 = time.perf_counter()
-    for _ in range(10):
-        session.run(batch)
-    return {"latency_1_jet_ms": 1e3 * statistics.median(times),
-            "throughput_512_jets_per_s": 512 * 10 / (time.perf_counter() - t0)}
+    return {"latency_1_jet_ms": median_ms(lambda: session.run(one), 200),
+            "throughput_512_jets_per_s": jets_per_s(lambda: session.run(batch), 512, 10)}
 
 
 def main() -> None:
@@ -96,7 +86,7 @@ def main() -> None:
                 rows[precision] = {**_aucs(test.labels, scores, tagger.label_names),
                                    "fp32_decision_agreement": float(np.mean(decisions == reference)),
                                    "file_kb": path.stat().st_size / 1e3,
-                                   **_timing(session, tagger, test, args.threads)}
+                                   **_timing(session, tagger, test)}
                 print(label, precision, {k: round(v, 4) for k, v in rows[precision].items()}, flush=True)
             for precision in ("dynamic", "static"):
                 rows[precision]["auc_minus_fp32"] = rows[precision]["auc"] - rows["fp32"]["auc"]

@@ -51,7 +51,7 @@ def _run_dir(runs: Path, name: str, scratch: Path) -> tuple[Path, str]:
     return run, f"{config.name} (1 epoch on the bundled sample)"
 
 
-def _median_ms(call, repeats: int) -> float:
+def median_ms(call, repeats: int) -> float:
     call()
     times = []
     for _ in range(repeats):
@@ -61,7 +61,7 @@ def _median_ms(call, repeats: int) -> float:
     return 1e3 * statistics.median(times)
 
 
-def _jets_per_s(call, n_jets: int, repeats: int) -> float:
+def jets_per_s(call, n_jets: int, repeats: int) -> float:
     call()
     t0 = time.perf_counter()
     for _ in range(repeats):
@@ -103,7 +103,7 @@ def main() -> None:
                 chunk = jets[:n]
                 batch = build_graphs(chunk, **tagger.graph_options)
                 arrays = onnx_inputs(tagger, chunk)
-                timing = _median_ms if n == 1 else (lambda call, r, n=n: _jets_per_s(call, n, r))
+                timing = median_ms if n == 1 else (lambda call, r, n=n: jets_per_s(call, n, r))
                 entry[label] = {"pytorch": timing(lambda b=batch, t=tagger: t.probabilities(b), repeats),
                                 "onnxruntime": timing(lambda a=arrays, s=session: s.run(a), repeats),
                                 "particles_axis": int(arrays["mask"].shape[1])}

@@ -144,10 +144,8 @@ def _cmd_export(args) -> int:
     out = output_file(Path(args.out) if args.out else Path(args.run_dir) / default_name, "ONNX file")
     check_files = expand_paths(args.check) if args.check else None  # before anything is written
     mapping = tagger.mapping if args.mapping is None else args.mapping
-    calibration = None
-    if args.quantize == "static":
-        if not args.calibration:
-            raise InputError("--quantize static needs --calibration FILES (jets to calibrate the activation ranges)")
+    calibration = None  # export_onnx refuses --quantize static without it
+    if args.calibration:
         calibration = read_jets(expand_paths(args.calibration), mapping=mapping, entry_stop=args.calibration_jets)
     export_onnx(tagger, out, quantize=args.quantize, calibration_jets=calibration)
     precision = "" if args.quantize is None else f", int8 {args.quantize}" + (

@@ -9,7 +9,7 @@ import numpy as np
 
 from jetgnn.errors import InputError
 from jetgnn.io.files import expand_paths, generation_metadata, open_tree, read_arrays
-from jetgnn.io.schema import LABELS
+from jetgnn.io.schema import LABELS, one_hot_task
 from jetgnn.observables import n_displaced_vertices, n_significant_tracks, tau_ratio
 
 _SUMMARY_BRANCHES = ("jet_pt", "jet_mass", "jet_sdmass", "jet_tau1", "jet_tau2", "jet_tau3", "jet_nparticles",
@@ -19,9 +19,9 @@ _SUMMARY_BRANCHES = ("jet_pt", "jet_mass", "jet_sdmass", "jet_tau1", "jet_tau2",
 def detect_task(branches, path: str = "the file") -> str:
     """The task whose one-hot ``label_*`` branches a tree carries (a key of ``LABELS``; the largest class list
     that matches, so g/q/W/Z/t files are "multiclass", not "qg")."""
-    for task, names in sorted(LABELS.items(), key=lambda item: len(item[1]), reverse=True):
-        if all(f"label_{name}" in branches for name in names):
-            return task
+    task = one_hot_task(branches)
+    if task is not None:
+        return task
     known = ", ".join("/".join(f"label_{n}" for n in names) for names in LABELS.values())
     raise InputError(f"{path}: no known label branches ({known})")
 

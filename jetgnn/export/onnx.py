@@ -280,14 +280,11 @@ def _export_quantized(tagger, out, mode: str, calibration_jets) -> Path:
     """fp32 export to a temporary file beside ``out``, then its int8 version at ``out``."""
     import tempfile
 
-    from jetgnn.export.quantize import MODES, calibration_batches, quantize_onnx
+    from jetgnn.export.quantize import calibration_batches, check_request, quantize_onnx
 
-    if mode not in MODES:
-        raise InputError(f"unknown --quantize {mode!r}: choose one of {', '.join(MODES)}")
+    check_request(mode, calibration_jets is not None)  # before the fp32 export
     if isinstance(tagger, AnomalyTagger):
         raise InputError("int8 quantisation covers the taggers; export anomaly models in fp32 (without --quantize)")
-    if mode == "static" and calibration_jets is None:
-        raise InputError("--quantize static needs --calibration FILES (jets to calibrate the activation ranges)")
     out = _check_out(out)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".jetgnn-fp32-") as tmp:
         fp32 = export_onnx(tagger, Path(tmp) / "fp32.onnx")

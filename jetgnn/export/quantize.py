@@ -52,6 +52,14 @@ class _JetCalibration:
         raise NotImplementedError
 
 
+def check_request(mode: str, has_calibration: bool) -> None:
+    """One InputError line for an unknown mode or a static quantisation without calibration jets."""
+    if mode not in MODES:
+        raise InputError(f"unknown --quantize {mode!r}: choose one of {', '.join(MODES)}")
+    if mode == "static" and not has_calibration:
+        raise InputError("--quantize static needs --calibration FILES (jets to calibrate the activation ranges)")
+
+
 def calibration_batches(tagger, jets, input_names: list[str], batch_size: int = CALIBRATION_BATCH) -> list[dict]:
     """The padded ONNX inputs of ``jets`` in batches of ``batch_size`` jets (what static calibration reads)."""
     from jetgnn.export.onnx import onnx_inputs
@@ -109,10 +117,7 @@ def quantize_onnx(fp32_path, out, mode: str, calibration: list[dict] | None = No
     import onnx
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    if mode not in MODES:
-        raise InputError(f"unknown --quantize {mode!r}: choose one of {', '.join(MODES)}")
-    if mode == "static" and not calibration:
-        raise InputError("--quantize static needs --calibration FILES (jets to calibrate the activation ranges)")
+    check_request(mode, bool(calibration))
     out = Path(out)
     metadata = {p.key: p.value for p in onnx.load(str(fp32_path), load_external_data=False).metadata_props}
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,10 +131,10 @@ def quantize_onnx(fp32_path, out, mode: str, calibration: list[dict] | None = No
             _quantize(mode, prepared, quantized, calibration, per_channel)
         model = onnx.load(str(quantized))
         del model.metadata_props[:]
-        for key, value in {**metadata, "quantization": json.dumps({"mode": mode, "per_channel": per_channel,
-                                                                   "calibration_jets": sum(
-                                                                       len(next(iter(b.values())))
-                                                                       for b in calibration or [])})}.items():
+        n_calibration = sum(len(next(iter(batch.values()))) for batch in calibration or [])
+        metadata["quantization"] = json.dumps({"mode": mode, "per_channel": per_channel,
+                                               "calibration_jets": n_calibration})
+        for key, value in metadata.items():
             entry = model.metadata_props.add()
             entry.key, entry.value = key, value
         with atomic_path(out, suffix=".onnx") as target:

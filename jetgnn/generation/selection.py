@@ -64,18 +64,23 @@ def _invisible(event) -> list[tuple[float, float, float, float]]:
     return out
 
 
+def _decay_quarks(event, boson) -> list[tuple[float, float]]:
+    """(eta, phi) of the quarks (d ... b) among the daughters of ``boson`` (a W or Z: its last copy)."""
+    return [(event[d].eta(), event[d].phi()) for d in (boson.daughter1(), boson.daughter2())
+            if 0 < event[d].idAbs() <= 5]
+
+
+def _hard_resonances(event, resonance: int):
+    """The last copies of the hard-process particles (record 5, 6) of |PDG id| ``resonance``."""
+    return [event[event[i].iBotCopyId()] for i in (5, 6) if event[i].idAbs() == resonance]
+
+
 def _boson_systems(event, resonance: int) -> list[tuple[tuple[float, float, float, int], list[tuple[float, float]]]]:
     """For each hard-process boson of |PDG id| ``resonance`` decaying to quarks: its (pT, eta, phi, pid) and the
     (eta, phi) of the boson and its two decay quarks."""
     systems = []
-    for i in (5, 6):
-        if event[i].idAbs() != resonance:
-            continue
-        boson = event[event[i].iBotCopyId()]
-        directions = [(boson.eta(), boson.phi())]
-        for d in (boson.daughter1(), boson.daughter2()):
-            if 0 < event[d].idAbs() <= 5:
-                directions.append((event[d].eta(), event[d].phi()))
+    for boson in _hard_resonances(event, resonance):
+        directions = [(boson.eta(), boson.phi()), *_decay_quarks(event, boson)]
         if len(directions) == 3:
             systems.append(((boson.pT(), boson.eta(), boson.phi(), boson.id()), directions))
     return systems
@@ -84,20 +89,14 @@ def _boson_systems(event, resonance: int) -> list[tuple[tuple[float, float, floa
 def _top_systems(event) -> list[tuple[tuple[float, float, float, int], list[tuple[float, float]]]]:
     """For each top quark: its (pT, eta, phi, pid) and the (eta, phi) of top, b and the two W-decay quarks."""
     systems = []
-    for i in (5, 6):
-        if event[i].idAbs() != 6:
-            continue
-        top = event[event[i].iBotCopyId()]
+    for top in _hard_resonances(event, 6):
         directions = [(top.eta(), top.phi())]
         for d in (top.daughter1(), top.daughter2()):
             daughter = event[d]
             if daughter.idAbs() == 5:
                 directions.append((daughter.eta(), daughter.phi()))
             elif daughter.idAbs() == 24:
-                w = event[daughter.iBotCopyId()]
-                for q in (w.daughter1(), w.daughter2()):
-                    if 0 < event[q].idAbs() <= 5:
-                        directions.append((event[q].eta(), event[q].phi()))
+                directions.extend(_decay_quarks(event, event[daughter.iBotCopyId()]))
         if len(directions) == 4:
             systems.append(((top.pT(), top.eta(), top.phi(), top.id()), directions))
     return systems

@@ -47,7 +47,7 @@ from pydantic import Field, create_model, model_validator
 
 from jetgnn.errors import InputError
 from jetgnn.io.presets import PRESETS
-from jetgnn.io.schema import JET_BRANCHES, LABELS, OPTIONAL_JET_BRANCHES, PARTICLE_BRANCHES
+from jetgnn.io.schema import JET_BRANCHES, LABELS, OPTIONAL_JET_BRANCHES, PARTICLE_BRANCHES, one_hot_task
 from jetgnn.utils.config import ConfigModel, ErrorStyle, PositiveInt, parse_yaml, read_yaml, validate
 
 #: the momentum forms a particle collection may use (GeV, radians); "rapidity" is y, not η (EnergyFlow)
@@ -285,14 +285,12 @@ def jetclass_mapping(available: set[str], origin: str = "<jetclass>") -> BranchM
     extra.update({name: name for name in (*JET_BRANCHES, *OPTIONAL_JET_BRANCHES) if name.startswith("aux_")
                   and name in available})
     mapping = BranchMapping(particles=particles, jets=jets, jet_extra=extra, origin=origin, format="root")
-    for names in sorted(LABELS.values(), key=len, reverse=True):  # the largest class list a file has
-        one_hot = [f"label_{n}" for n in names]
-        if all(b in available for b in one_hot):
-            mapping.label_one_hot, mapping.label_names = one_hot, list(names)
-            break
-    else:
-        if "jet_label" in available:
-            mapping.label_branch = "jet_label"
+    task = one_hot_task(available)
+    if task is not None:
+        mapping.label_names = list(LABELS[task])
+        mapping.label_one_hot = [f"label_{n}" for n in mapping.label_names]
+    elif "jet_label" in available:
+        mapping.label_branch = "jet_label"
     return mapping
 
 

@@ -76,6 +76,16 @@ LABELS: dict[str, tuple[str, ...]] = {
     "multiclass": ("g", "q", "W", "Z", "t"),
 }
 
+
+def one_hot_task(branches) -> str | None:
+    """The task whose one-hot ``label_*`` branches are all among ``branches``: the one with the most classes, so
+    that a g/q/W/Z/t file is "multiclass", not "qg" (None if no task matches)."""
+    branches = set(branches)
+    for task, names in sorted(LABELS.items(), key=lambda item: len(item[1]), reverse=True):
+        if all(f"label_{name}" in branches for name in names):
+            return task
+    return None
+
 class Origin(IntEnum):
     """Truth track origin (``part_origin``): where a charged particle comes from; NEUTRAL (-1) for neutrals."""
 

@@ -20,6 +20,11 @@ from jetgnn.vertexing.grouping import group_tracks
 TRACK_FIELDS = ("part_d0val", "part_d0err", "part_dzval", "part_dzerr", "part_deta", "part_dphi", "part_charge")
 
 
+def padded(values: ak.Array, n_max: int, fill=0) -> np.ndarray:
+    """[B, n_max] numpy array of a jagged per-track field, cut or padded with ``fill``."""
+    return ak.to_numpy(ak.fill_none(ak.pad_none(values, n_max, axis=1, clip=True), fill))
+
+
 def dense_tracks(jets) -> dict[str, np.ndarray]:
     """[B, N] zero-padded numpy arrays of the TRACK_FIELDS plus ``eta`` (absolute) and ``mask``."""
     arrays = jets.arrays if isinstance(jets, Jets) else jets
@@ -27,13 +32,23 @@ def dense_tracks(jets) -> dict[str, np.ndarray]:
     if missing:
         raise InputError(f"vertex finding needs track fields {', '.join(missing)} (flavour files of jetgnn generate)")
     n_max = max(int(ak.max(ak.num(arrays.part_d0val, axis=1), initial=0)), 1)
-    out = {}
-    for name in TRACK_FIELDS:
-        padded = ak.pad_none(arrays[name], n_max, axis=1, clip=True)
-        out[name] = ak.to_numpy(ak.fill_none(padded, 0)).astype(np.float64)
+    out = {name: padded(arrays[name], n_max).astype(np.float64) for name in TRACK_FIELDS}
     out["mask"] = np.arange(n_max)[None, :] < ak.to_numpy(ak.num(arrays.part_d0val, axis=1))[:, None]
     out["eta"] = out["part_deta"] + ak.to_numpy(arrays.jet_eta)[:, None]
     return out
+
+
+def track_mask(tracks: dict[str, np.ndarray]) -> np.ndarray:
+    """[B, N] True for the real charged tracks of :func:`dense_tracks` output."""
+    return tracks["mask"] & (tracks["part_charge"] != 0)
+
+
+def ip_significance(tracks: dict[str, np.ndarray]) -> np.ndarray:
+    """[B, N] 3D impact-parameter significance sqrt((d0/sigma_d0)^2 + (dz/sigma_dz)^2) of dense tracks (0 on
+    padding and neutrals)."""
+    mask = track_mask(tracks)
+    return np.hypot(np.where(mask, tracks["part_d0val"], 0.0) / np.where(mask, tracks["part_d0err"], 1.0),
+                    np.where(mask, tracks["part_dzval"], 0.0) / np.where(mask, tracks["part_dzerr"], 1.0))
 
 
 class ClassicalVertexer:
@@ -57,17 +72,20 @@ class ClassicalVertexer:
         parts = []
         for start in range(0, len(arrays), chunk_size):
             t = dense_tracks(arrays[start:start + chunk_size])
-            mask = t["mask"] & (t["part_charge"] != 0)
-            ip_sig = np.hypot(t["part_d0val"] / np.where(mask, t["part_d0err"], 1.0),
-                              t["part_dzval"] / np.where(mask, t["part_dzerr"], 1.0))
-            displaced = mask & (ip_sig > self.ip_significance)
-            dca, significance = pair_distance(*(torch.from_numpy(t[k]) for k in (
-                "part_d0val", "part_dzval", "part_dphi", "eta", "part_d0err", "part_dzerr")))
-            close = (significance.numpy() < self.dca_significance) & (dca.numpy() < self.max_dca)
-            prompt = mask & ~displaced
-            linked = (displaced[:, :, None] & displaced[:, None, :] & close) | (prompt[:, :, None] & prompt[:, None, :])
-            ids = group_tracks(linked, mask, prompt.astype(np.float64))
-            ids[t["mask"] & ~mask] = -1  # neutral particles have no vertex
-            counts = t["mask"].sum(1)
-            parts.append(ak.unflatten(ids[t["mask"]], counts))
+            ids = self.dense_ids(t)
+            parts.append(ak.unflatten(ids[t["mask"]], t["mask"].sum(1)))
         return ak.concatenate(parts) if parts else ak.Array([[]])
+
+    def dense_ids(self, tracks: dict[str, np.ndarray]) -> np.ndarray:
+        """[B, N] vertex ids of :func:`dense_tracks` output: 0 primary, 1, 2, ... displaced, -1 for neutral
+        particles (padding entries are meaningless)."""
+        mask = track_mask(tracks)
+        displaced = mask & (ip_significance(tracks) > self.ip_significance)
+        dca, significance = pair_distance(*(torch.from_numpy(tracks[k]) for k in (
+            "part_d0val", "part_dzval", "part_dphi", "eta", "part_d0err", "part_dzerr")))
+        close = (significance.numpy() < self.dca_significance) & (dca.numpy() < self.max_dca)
+        prompt = mask & ~displaced
+        linked = (displaced[:, :, None] & displaced[:, None, :] & close) | (prompt[:, :, None] & prompt[:, None, :])
+        ids = group_tracks(linked, mask, prompt.astype(np.float64))
+        ids[tracks["mask"] & ~mask] = -1  # neutral particles have no vertex
+        return ids

@@ -21,12 +21,11 @@ jet_hl_sv_significance          the mean |S| of those tracks: a stand-in for the
 
 from __future__ import annotations
 
-import awkward as ak
 import numpy as np
 
 from jetgnn.errors import InputError
 from jetgnn.io.jets import Jets
-from jetgnn.vertexing.classical import ClassicalVertexer, dense_tracks
+from jetgnn.vertexing.classical import ClassicalVertexer, dense_tracks, ip_significance, padded, track_mask
 
 HIGH_LEVEL_FEATURES = ("jet_hl_ntracks", "jet_hl_ip_sig_1", "jet_hl_ip_sig_2", "jet_hl_ip_sig_3",
                        "jet_hl_ip_sum_log", "jet_hl_n_displaced", "jet_hl_n_sv", "jet_hl_sv_ntracks",
@@ -34,10 +33,6 @@ HIGH_LEVEL_FEATURES = ("jet_hl_ntracks", "jet_hl_ip_sig_1", "jet_hl_ip_sig_2", "
 #: significance given to missing tracks in the leading-significance slots
 _NO_TRACK = -10.0
 _MOMENTA = ("part_px", "part_py", "part_pz", "part_energy")
-
-
-def _dense(arrays, name: str, n_max: int) -> np.ndarray:
-    return ak.to_numpy(ak.fill_none(ak.pad_none(arrays[name], n_max, axis=1, clip=True), 0)).astype(np.float64)
 
 
 def high_level_features(jets, vertexer: ClassicalVertexer | None = None, chunk_size: int = 4096) -> dict:
@@ -53,16 +48,15 @@ def high_level_features(jets, vertexer: ClassicalVertexer | None = None, chunk_s
         chunk = arrays[start:start + chunk_size]
         t = dense_tracks(chunk)
         n_max = t["mask"].shape[1]
-        mask = t["mask"] & (t["part_charge"] != 0)
-        s3d = np.hypot(t["part_d0val"] / np.where(mask, t["part_d0err"], 1.0),
-                       t["part_dzval"] / np.where(mask, t["part_dzerr"], 1.0))
+        mask = track_mask(t)
+        s3d = ip_significance(t)
         signed = np.where(mask, np.where(t["part_d0val"] * np.sin(t["part_dphi"]) >= 0, 1.0, -1.0) * s3d, _NO_TRACK)
         leading = -np.sort(-signed, axis=1)
         leading = np.pad(leading, ((0, 0), (0, max(0, 3 - n_max))), constant_values=_NO_TRACK)[:, :3]
-        vertex = _vertex_ids(vertexer, chunk, n_max)
+        vertex = np.where(t["mask"], vertexer.dense_ids(t), -1)
         multiplicity = (vertex[:, :, None] == vertex[:, None, :]).sum(axis=2)  # tracks sharing each track's vertex
         in_sv = mask & (vertex > 0) & (multiplicity >= 2)  # displaced vertices of two tracks or more
-        p4 = np.stack([_dense(chunk, name, n_max) for name in _MOMENTA])  # [4, B, N]
+        p4 = np.stack([padded(chunk[name], n_max).astype(np.float64) for name in _MOMENTA])  # [4, B, N]
         sv = np.where(in_sv[None], p4, 0.0).sum(axis=2)
         sv_mass = np.sqrt(np.maximum(sv[3] ** 2 - sv[0] ** 2 - sv[1] ** 2 - sv[2] ** 2, 0.0))
         track_energy = np.where(mask, p4[3], 0.0).sum(axis=1)
@@ -90,9 +84,3 @@ def _distinct_positive(ids: np.ndarray) -> np.ndarray:
     ordered = np.sort(ids, axis=1)
     starts = np.concatenate([ordered[:, :1] > 0, (np.diff(ordered, axis=1) != 0) & (ordered[:, 1:] > 0)], axis=1)
     return starts.sum(axis=1)
-
-
-def _vertex_ids(vertexer: ClassicalVertexer, chunk, n_max: int) -> np.ndarray:
-    """[B, N] vertex ids of the classical vertexer (-1 padding)."""
-    ids = vertexer.predict(chunk)
-    return ak.to_numpy(ak.fill_none(ak.pad_none(ids, n_max, axis=1, clip=True), -1)).astype(np.int64)
