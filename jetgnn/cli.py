@@ -107,8 +107,9 @@ def _print_metrics(path) -> None:
             "mass_jsd_at_bkg_1e-2", "val_score_mean", "accuracy", "rejection_at_30", "rejection_at_50",
              "auc_b_vs_light", "auc_b_vs_c",
             "rejection_light_at_70", "rejection_c_at_70", "vertex_efficiency", "vertex_purity",
-            "track_origin_accuracy", "val_loss", "alignment", "uniformity", "n_jets", "n_params", "train_time_s",
-            "train_jets_per_s", "inference_jets_per_s")
+            "track_origin_accuracy", "val_loss", "alignment", "uniformity", "n_jets", "n_params", "n_nonzero_params",
+            "weight_sparsity", "macs_per_jet", "bops_per_jet", "train_time_s", "train_jets_per_s",
+            "inference_jets_per_s")
     if metrics.get("auc", 0) is None:  # jets of one class: score summaries instead of AUC
         keys = (*keys, *(k for k in metrics if k.startswith(("n_", "score_", "efficiency_")) and k not in keys))
     keys = (*keys[:1], *(k for k in metrics if k.endswith("_vs_rest")), *keys[1:])  # multiclass: every class
@@ -119,10 +120,45 @@ def _print_metrics(path) -> None:
             print(f"  {key:29s} {value:.4g}" if isinstance(value, float) else f"  {key:29s} {value}")
 
 
+def _cmd_export_hls4ml(args) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from jetgnn.errors import InputError
+    from jetgnn.export.hls4ml import export_hls4ml, firmware_inputs
+    from jetgnn.io.files import expand_paths
+    from jetgnn.io.reader import read_jets
+    from jetgnn.tagger import load_tagger
+
+    if args.out is None:
+        raise InputError("--format hls4ml needs --out DIR (the new hls4ml project folder)")
+    if args.quantize or args.calibration:
+        raise InputError("--quantize / --calibration are for --format onnx (train with model.quantization for "
+                         "quantised firmware)")
+    tagger = load_tagger(args.run_dir)
+    check_files = expand_paths(args.check) if args.check else None
+    result = export_hls4ml(tagger, Path(args.out), precision=args.precision)
+    kind = "quantisation-aware (QONNX)" if result.quantized else f"float, weights and activations {args.precision}"
+    print(f"wrote the hls4ml project {result.out} ({kind}); C++ emulation "
+          f"{'compiled' if result.compiled else 'not compiled (no g++ on the PATH)'}")
+    if check_files and result.compiled:
+        jets = read_jets(check_files, mapping=tagger.mapping if args.mapping is None else args.mapping,
+                         entry_stop=args.check_jets)
+        emulated, reference = result.predict_proba(firmware_inputs(tagger, jets)), tagger.predict_proba(jets)
+        agreement = float(np.mean(emulated.argmax(1) == reference.argmax(1)))
+        print(f"hls4ml emulation vs PyTorch on {len(jets)} jets: same class for {100 * agreement:.2f}%, largest "
+              f"probability difference {np.abs(emulated - reference).max():.3g}")
+    return 0
+
+
 def _cmd_export(args) -> int:
     from pathlib import Path
 
     from jetgnn.errors import MissingExtraError
+
+    if args.format == "hls4ml":
+        return _cmd_export_hls4ml(args)
 
     try:
         import onnx  # noqa: F401
@@ -315,7 +351,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export", help="export a trained neural tagger to ONNX (dynamic jet and particle axes)")
     ex.add_argument("run_dir")
-    ex.add_argument("--format", choices=["onnx"], default="onnx", help="export format (onnx)")
+    ex.add_argument("--format", choices=["onnx", "hls4ml"], default="onnx",
+                    help="onnx, or hls4ml: the FPGA project of an mlp trigger tagger with its C++ emulation")
+    ex.add_argument("--precision", default="fixed<16,6>",
+                    help="hls4ml: fixed-point type of a float network (refused for now: train with model.quantization)")
     ex.add_argument("--out", default=None, help="output .onnx file (default: RUN_DIR/model.onnx)")
     ex.add_argument("--check", nargs="+", default=None,
                     help="ROOT files: compare ONNX Runtime with PyTorch on their jets (error above --atol)")

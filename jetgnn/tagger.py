@@ -18,6 +18,7 @@ from jetgnn.io.reader import iter_jets
 from jetgnn.models import JetTagger, load_checkpoint, model_from_checkpoint
 from jetgnn.models.anomaly import AnomalyModel, build_anomaly_model
 from jetgnn.models.base import JetScorer
+from jetgnn.models.complexity import ModelCost, model_cost
 from jetgnn.training.config import TrainConfig
 from jetgnn.vertexing.grouping import group_tracks
 
@@ -180,6 +181,13 @@ class Tagger:
 
     def n_params(self) -> int:
         return self.scorer.n_params()
+
+    def cost(self, jets: Jets) -> ModelCost:
+        """Non-zero parameters, multiply-accumulates and bit operations per jet of the neural model on ``jets``
+        (:func:`jetgnn.models.complexity.model_cost`)."""
+        if not isinstance(self.model, JetTagger):
+            raise InputError(f"{self.config.model.name}: costs are counted for the neural taggers")
+        return model_cost(self.model, build_graphs(jets, **self.graph_options))
 
     @property
     def mapping(self):

@@ -236,7 +236,7 @@ def test_the_multiclass_sample_has_five_balanced_classes_and_the_16_features():
 def test_multiclass_training_reports_every_class_and_a_confusion_matrix(tmp_path, capsys):
     from jetgnn.cli import main
 
-    rc = main(["train", str(CONFIGS / "multiclass_mlp.yaml"), "--out", str(tmp_path / "r"), "--epochs", "3", "-q"])
+    rc = main(["train", str(CONFIGS / "multiclass_mlp.yaml"), "--out", str(tmp_path / "r"), "--epochs", "10", "-q"])
     out = capsys.readouterr().out
     assert rc == 0
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())

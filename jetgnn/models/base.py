@@ -84,12 +84,13 @@ class InputSpec:
 
 
 def classifier(width: int, n_classes: int, hidden: tuple = (), dropout: float = 0.0, linear: bool = False,
-               ) -> nn.Module:
-    """The classifier head: MLP ``width -> *hidden`` (GELU, dropout) then a linear layer to ``n_classes`` logits;
-    a single linear layer if ``linear`` or without hidden widths (the JetCLR linear test)."""
+               activation: str = "gelu") -> nn.Module:
+    """The classifier head: MLP ``width -> *hidden`` (GELU or ReLU, dropout) then a linear layer to ``n_classes``
+    logits; a single linear layer if ``linear`` or without hidden widths (the JetCLR linear test)."""
     if linear or not hidden:
         return nn.Linear(width, n_classes)
-    return nn.Sequential(mlp([width, *hidden], norm=False, dropout=dropout), nn.Linear(hidden[-1], n_classes))
+    return nn.Sequential(mlp([width, *hidden], norm=False, dropout=dropout, activation=activation),
+                         nn.Linear(hidden[-1], n_classes))
 
 
 class JetTagger(nn.Module, ABC):

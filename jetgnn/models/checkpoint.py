@@ -46,6 +46,7 @@ def load_checkpoint(path) -> dict:
 def model_from_checkpoint(ckpt: dict, prefix: str = "model."):
     """The trained model of a tagger checkpoint: a :class:`~jetgnn.models.JetTagger` with its weights (state-dict
     keys under ``prefix``), or the fitted :class:`LinearJetTagger`."""
+    from jetgnn.models.config import quant_spec
     from jetgnn.models.registry import build_model
 
     if "linear_state" in ckpt:
@@ -53,6 +54,6 @@ def model_from_checkpoint(ckpt: dict, prefix: str = "model."):
     hp = ckpt["hyper_parameters"]
     model_cfg = hp["config"]["model"]
     model = build_model(model_cfg["name"], InputSpec.from_dict(hp["spec"]), len(hp["label_names"]),
-                        **(model_cfg["params"] or {}))
+                        quantization=quant_spec(model_cfg.get("quantization")), **(model_cfg["params"] or {}))
     model.load_state_dict({k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)})
     return model

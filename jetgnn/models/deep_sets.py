@@ -6,26 +6,44 @@ import torch
 from torch import nn
 from torch_geometric.utils import scatter
 
+from jetgnn.errors import InputError
 from jetgnn.models.base import InputSpec, JetTagger, classifier
 from jetgnn.models.layers import mlp
+from jetgnn.models.layers.mlp import check_activation
+from jetgnn.models.layers.quant import QuantSpec, quant_linear, quant_mlp
 
 
 class PFN(JetTagger):
     r"""Particle Flow Network: :math:`F\big(\sum_i \Phi(p_i)\big)` on all node features.
 
     :meth:`embed` is the latent sum :math:`\sum_i \Phi(p_i)` (widths ``phi``); ``head`` is F (widths ``f``, or a
-    single linear layer with ``linear_head``).
+    single linear layer with ``linear_head``). activation : gelu or relu; quantization : a
+    :class:`~jetgnn.models.layers.quant.QuantSpec` (``model.quantization``): Phi and F become Brevitas fixed-point
+    layers (Linear -> ReLU), the latent sum is re-quantised to ``input_bits`` before F.
     """
 
     reads = ("x",)
     legacy_keys = {r"^f\.": "head."}
 
     def __init__(self, spec: InputSpec, n_classes: int, phi: tuple = (100, 100, 128), f: tuple = (100, 100, 100),
-                 dropout: float = 0.0, linear_head: bool = False):
+                 dropout: float = 0.0, linear_head: bool = False, activation: str = "gelu",
+                 quantization: QuantSpec | None = None):
         super().__init__(spec, n_classes)
+        check_activation(activation, "pfn")
+        if quantization is not None and activation != "relu":
+            raise InputError("pfn: the quantised network uses ReLU; set model.params.activation: relu")
+        self.quantization = quantization
         self.input_norm = nn.BatchNorm1d(len(spec.x_names))
-        self.phi = mlp([len(spec.x_names), *phi], norm=False)
-        self.head = classifier(phi[-1], n_classes, tuple(f), dropout, linear_head)
+        if quantization is None:
+            self.phi = mlp([len(spec.x_names), *phi], norm=False, activation=activation)
+            self.head = classifier(phi[-1], n_classes, tuple(f), dropout, linear_head, activation)
+        else:
+            widths = (phi[-1],) if linear_head else (phi[-1], *f)
+            self.phi = quant_mlp([len(spec.x_names), *phi], quantization)
+            self.head = nn.Sequential(quant_mlp(list(widths), quantization, dropout=dropout),
+                                      quant_linear(widths[-1], n_classes, quantization,
+                                                   quantization.activation_bits if len(widths) > 1
+                                                   else quantization.input_bits))
 
     def embed(self, batch):
         return scatter(self.phi(self.input_norm(batch.x)), batch.batch, dim=0, dim_size=batch.num_graphs,

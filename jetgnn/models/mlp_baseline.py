@@ -9,13 +9,21 @@ from jetgnn.errors import InputError
 from jetgnn.models.base import InputSpec, JetTagger
 from jetgnn.models.layers import mlp
 from jetgnn.models.layers.dense import to_dense
+from jetgnn.models.layers.mlp import check_activation
+from jetgnn.models.layers.quant import QuantSpec, quant_linear, quant_mlp
 
 
 class MLPTagger(JetTagger):
     """n_particles : constituents kept (hardest first, zero padded); use_particles / use_globals : inputs;
     hidden : widths; exclude_globals : per-jet globals left out of the input (e.g. the always-present
-    jet_pt / jet_eta / jet_mass / jet_nparticles, for a model on exactly the listed features). Not permutation
-    invariant by design: it relies on the pT ordering of the nodes.
+    jet_pt / jet_eta / jet_mass / jet_nparticles, for a model on exactly the listed features); activation : gelu
+    or relu (what hls4ml implements); hidden_norm : BatchNorm between the hidden layers; quantization : a
+    :class:`~jetgnn.models.layers.quant.QuantSpec` (from ``model.quantization``): quantisation-aware training
+    with Brevitas fixed-point layers, Linear -> ReLU without normalisation between them (the hls4ml jet-tagging
+    network). Not permutation invariant by design: it relies on the pT ordering of the nodes.
+
+    The inputs are standardised by ``input_norm`` (BatchNorm, a fixed affine map at inference); ``body`` and
+    ``head`` after it are what a trigger implements (:func:`jetgnn.export.hls4ml.export_hls4ml`).
 
     :meth:`embed` is the last hidden layer; ``head`` is one linear layer whatever ``linear_head`` says.
     """
@@ -24,8 +32,13 @@ class MLPTagger(JetTagger):
 
     def __init__(self, spec: InputSpec, n_classes: int, n_particles: int = 32, hidden: tuple = (256, 256, 256),
                  use_particles: bool = True, use_globals: bool = True, dropout: float = 0.1,
-                 linear_head: bool = False, exclude_globals: tuple = ()):
+                 linear_head: bool = False, exclude_globals: tuple = (), activation: str = "gelu",
+                 hidden_norm: bool = True, quantization: QuantSpec | None = None):
         super().__init__(spec, n_classes)
+        check_activation(activation, "mlp")
+        if quantization is not None and (hidden_norm or activation != "relu"):
+            raise InputError("mlp: the quantised network is Linear -> ReLU without normalisation between the "
+                             "layers (the hls4ml one); set model.params.hidden_norm: false and activation: relu")
         if not (use_particles or use_globals):
             raise InputError("mlp needs use_particles or use_globals")
         unknown = [name for name in exclude_globals if name not in spec.u_names]
@@ -40,10 +53,17 @@ class MLPTagger(JetTagger):
         self.reads = (("x",) if use_particles else ()) + (("u",) if use_globals else ())
         width = (n_particles * len(spec.x_names) if use_particles else 0) + (len(kept) if use_globals else 0)
         self.input_norm = nn.BatchNorm1d(width)
-        self.body = mlp([width, *hidden], dropout=dropout)
-        self.head = nn.Linear(hidden[-1], n_classes)
+        self.quantization = quantization
+        if quantization is None:
+            self.body = mlp([width, *hidden], norm=hidden_norm, dropout=dropout, activation=activation)
+            self.head = nn.Linear(hidden[-1], n_classes)
+        else:
+            self.body = quant_mlp([width, *hidden], quantization, dropout=dropout)
+            self.head = quant_linear(hidden[-1], n_classes, quantization, quantization.activation_bits)
 
-    def embed(self, batch):
+    def inputs(self, batch) -> torch.Tensor:
+        """The network's input [n_jets, width] before standardisation: the first ``n_particles`` particles'
+        features (flattened) and/or the kept globals."""
         parts = []
         if self.use_particles:
             # the first n_particles particles of each jet, zero-padded (pad, then cut: no shape-dependent branch)
@@ -51,4 +71,7 @@ class MLPTagger(JetTagger):
             parts.append(dense[:, :self.n_particles].flatten(1))
         if self.use_globals:
             parts.append(batch.u if len(self.global_index) == batch.u.shape[1] else batch.u[:, self.global_index])
-        return self.body(self.input_norm(torch.cat(parts, dim=1)))
+        return torch.cat(parts, dim=1)
+
+    def embed(self, batch):
+        return self.body(self.input_norm(self.inputs(batch)))

@@ -29,6 +29,9 @@ MODELS: dict[str, tuple[type[JetTagger], dict]] = {
     "mlp": (MLPTagger, {}),
     "vertexer": (Vertexer, {}),
 }
+#: the models with quantisation-aware training (``model.quantization``)
+QUANTIZABLE = tuple(name for name, (cls, _) in MODELS.items()
+                    if "quantization" in inspect.signature(cls.__init__).parameters)
 #: every model name a config may give: the neural taggers and the scikit-learn linear baselines
 MODEL_NAMES = (*MODELS, "linear")
 
@@ -47,7 +50,7 @@ def model_parameters(name: str) -> dict:
     else:
         cls, preset = MODELS[name]
         signature, skip = inspect.signature(cls.__init__), 3
-    defaults = {p.name: p.default for p in list(signature.parameters.values())[skip:]}
+    defaults = {p.name: p.default for p in list(signature.parameters.values())[skip:] if p.name != "quantization"}
     return {**defaults, **preset}
 
 
@@ -137,14 +140,17 @@ def orthogonal_init(model: torch.nn.Module) -> None:
                 torch.nn.init.zeros_(module.bias)
 
 
-def build_model(model, spec: InputSpec | None = None, n_classes: int = 2, **params):
-    """The model of a :class:`~jetgnn.models.config.ModelConfig` (name, params, init) or of a name with its
-    parameters as keywords: a :class:`JetTagger` for (input ``spec``, ``n_classes``), or the unfitted
-    :class:`LinearJetTagger` for ``"linear"``. Unknown or mistyped parameters fail naming the key."""
+def build_model(model, spec: InputSpec | None = None, n_classes: int = 2, quantization=None, **params):
+    """The model of a :class:`~jetgnn.models.config.ModelConfig` (name, params, init, quantization) or of a name
+    with its parameters as keywords: a :class:`JetTagger` for (input ``spec``, ``n_classes``), or the unfitted
+    :class:`LinearJetTagger` for ``"linear"``. Unknown or mistyped parameters fail naming the key. quantization :
+    a :class:`~jetgnn.models.layers.quant.QuantSpec` (a config's ``model.quantization`` is used otherwise)."""
     if isinstance(model, str):
         name, init = model, "default"
     else:
         name, init, params = model.name, model.init, {**model.params, **params}
+        if quantization is None and getattr(model, "quantization", None) is not None:
+            quantization = model.quantization.spec()
     _check_name(name)
     check_parameters(name, params)
     if name == "linear":
@@ -152,6 +158,10 @@ def build_model(model, spec: InputSpec | None = None, n_classes: int = 2, **para
     cls, preset = MODELS[name]
     if spec is None:
         raise InputError(f"model {name} needs an input spec (the feature names of a graph batch)")
+    if quantization is not None:
+        if name not in QUANTIZABLE:
+            raise InputError(f"quantisation-aware training is available for {', '.join(QUANTIZABLE)}, not {name}")
+        params = {**params, "quantization": quantization}
     net = cls(spec, n_classes, **{**preset, **params})
     if init == "orthogonal":
         orthogonal_init(net)

@@ -1,4 +1,4 @@
-"""Lightning callbacks of a training run: the datasets' epoch, throughput, and the per-epoch history.csv."""
+"""Lightning callbacks of a training run: the datasets' epoch, throughput, the per-epoch history.csv and pruning."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
+import torch.nn.utils.prune
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, ModelPruning
 
 from jetgnn.training.history import read_history, write_history
 
@@ -96,3 +98,67 @@ class History(L.Callback):
         rows.append({"epoch": epoch, **values,
                      "lr": trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else None})
         write_history(self.path, rows)
+
+
+def prunable_weights(model: torch.nn.Module) -> list[tuple[torch.nn.Module, str]]:
+    """The (module, "weight") pairs that magnitude pruning acts on: every Linear and convolution, except the output
+    projections of ``nn.MultiheadAttention``, which it reads without calling them (a pruning mask would never be
+    re-applied)."""
+    attention = {id(m.out_proj) for m in model.modules() if isinstance(m, torch.nn.MultiheadAttention)}
+    return [(m, "weight") for m in model.modules()
+            if isinstance(m, (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)) and id(m) not in attention]
+
+
+class Pruning(ModelPruning):
+    """Global magnitude (L1) pruning on Lightning's ``ModelPruning`` with the schedule of ``training.prune``.
+
+    A step happens at the start of each epoch of :meth:`PruneConfig.step_epochs` (so the epoch's training is
+    fine-tuning and its validation loss is that of the pruned network), removing the same fraction of the
+    remaining weights each time. After every step the best-checkpoint tracking and early stopping start over, so
+    ``best.ckpt`` is always a network at the final sparsity. Checkpoints hold plain weights with zeros (Lightning
+    makes the masks permanent when saving); a resumed run takes its masks back from those zeros.
+    """
+
+    def __init__(self, prune):
+        self.schedule = prune
+        super().__init__(pruning_fn="l1_unstructured", amount=prune.step_fraction(), use_global_unstructured=True,
+                         apply_pruning=lambda epoch: epoch in prune.step_epochs(), make_pruning_permanent=True,
+                         prune_on_train_epoch_end=False, verbose=0)
+
+    def filter_parameters_to_prune(self, parameters_to_prune=()):
+        return [(module, name) for module, name in parameters_to_prune if name == "weight"]
+
+    def setup(self, trainer, pl_module, stage):
+        self._parameters_to_prune = prunable_weights(pl_module)
+        super().setup(trainer, pl_module, stage)
+
+    def on_train_start(self, trainer, pl_module):
+        if trainer.current_epoch > self.schedule.start_epoch:  # resumed after a pruning step: masks from the zeros
+            for module, name in self._parameters_to_prune:
+                torch.nn.utils.prune.custom_from_mask(module, name, getattr(module, name) != 0)
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch not in self.schedule.step_epochs():
+            return
+        self._run_pruning(trainer.current_epoch)
+        for callback in trainer.callbacks:
+            if isinstance(callback, ModelCheckpoint):
+                callback.best_k_models, callback.kth_best_model_path, callback.best_model_path = {}, "", ""
+                callback.best_model_score = None
+                callback.kth_value = torch.tensor(float("inf") if callback.mode == "min" else -float("inf"))
+            elif isinstance(callback, EarlyStopping):
+                callback.wait_count = 0
+                callback.best_score = torch.tensor(float("inf") if callback.mode == "min" else -float("inf"))
+
+    def on_validation_epoch_end(self, trainer, pl_module):
+        """(Pruning happens at the start of an epoch, not after its validation.)"""
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        """(As above.)"""
+
+
+def sparsity(model: torch.nn.Module) -> float:
+    """Fraction of zero weights among the prunable weights (:func:`prunable_weights`)."""
+    weights = [getattr(m, name) for m, name in prunable_weights(model)]
+    total = sum(w.numel() for w in weights)
+    return float(sum((w == 0).sum().item() for w in weights) / max(total, 1))

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from jetgnn.datasets.config import DataConfig
 from jetgnn.errors import InputError
@@ -88,6 +88,30 @@ class LossWeights(ConfigModel):
     vertex: NonNegativeFloat = 1.5
 
 
+class PruneConfig(ConfigModel):
+    """``training.prune``: global magnitude pruning of the linear and convolution weights during training.
+
+    amount : final fraction of those weights set to zero (e.g. 0.7, 0.9); steps : pruning steps, each removing
+    the same fraction of the remaining weights (iterative pruning); start_epoch : the epoch before which the
+    first step happens (0: prune the initial weights); every : epochs between steps. The epochs after the last
+    step fine-tune the sparse network; the best checkpoint and early stopping count only epochs at the final
+    sparsity.
+    """
+
+    amount: Annotated[float, Field(gt=0.0, lt=1.0)]
+    steps: PositiveInt = 3
+    start_epoch: NonNegativeInt = 1
+    every: PositiveInt = 1
+
+    def step_epochs(self) -> list[int]:
+        """The epochs at whose start a pruning step happens."""
+        return [self.start_epoch + k * self.every for k in range(self.steps)]
+
+    def step_fraction(self) -> float:
+        """The fraction of the remaining weights that one step removes: (1 - amount)^(1/steps) remain."""
+        return 1.0 - (1.0 - self.amount) ** (1.0 / self.steps)
+
+
 class TrainingSection(ConfigModel):
     """Optimisation (AdamW) and the Lightning trainer.
 
@@ -95,7 +119,8 @@ class TrainingSection(ConfigModel):
     patience : early stopping on the validation loss; precision : Lightning precision ("bf16-mixed" /
     "16-mixed" where available); accelerator : cpu, gpu, auto; devices : processes (CPU) or GPUs per node;
     num_nodes : machines (torchrun or SLURM launch); strategy : auto, ddp (CPU processes talk over gloo),
-    ddp_spawn (notebooks); num_workers : DataLoader worker processes.
+    ddp_spawn (notebooks); num_workers : DataLoader worker processes; prune : magnitude pruning
+    (:class:`PruneConfig`).
     """
 
     epochs: PositiveInt = 10
@@ -113,6 +138,15 @@ class TrainingSection(ConfigModel):
     strategy: Annotated[str, AfterValidator(_known_strategy)] = "auto"
     num_workers: NonNegativeInt = 0
     loss_weights: LossWeights = LossWeights()
+    prune: PruneConfig | None = None
+
+    @model_validator(mode="after")
+    def _pruning_fits(self):
+        if self.prune is not None and self.prune.step_epochs()[-1] >= self.epochs:
+            raise InputError(f"config: 'training.prune' takes its last step at epoch {self.prune.step_epochs()[-1]} "
+                             f"but 'training.epochs' is {self.epochs}: leave at least one epoch to fine-tune "
+                             f"(raise training.epochs or lower training.prune.steps / start_epoch)")
+        return self
 
 
 class TrainConfig(ConfigModel):

@@ -27,7 +27,7 @@ from jetgnn.errors import InputError, OutputError, RunInterrupted
 from jetgnn.io.jets import training_ranges
 from jetgnn.models import InputSpec, build_model
 from jetgnn.models.checkpoint import load_checkpoint
-from jetgnn.training.callbacks import DatasetEpoch, EpochSeed, History, JetThroughput
+from jetgnn.training.callbacks import DatasetEpoch, EpochSeed, History, JetThroughput, Pruning
 from jetgnn.training.config import TrainConfig, check_hardware
 from jetgnn.training.history import read_history, write_history
 from jetgnn.training.module import TaggerModule
@@ -174,6 +174,7 @@ def make_trainer(cfg: TrainConfig, out: Path, progress: bool, callbacks: list | 
             ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss", mode="min",
                             save_last=True, enable_version_counter=False),
             EarlyStopping(monitor="val_loss", mode="min", patience=tcfg.patience),
+            *([Pruning(tcfg.prune)] if tcfg.prune is not None else []),
             *(callbacks or []),
         ],
         logger=CSVLogger(save_dir=out, name="logs"), log_every_n_steps=1, enable_progress_bar=progress,

@@ -13,6 +13,9 @@ from jetgnn.training.runner import fit_tagger, start_run
 from jetgnn.training.warm_start import adopt_encoder_config
 from jetgnn.utils.files import write_json
 
+#: test jets on which a neural tagger's costs (MACs, BOPs per jet) are counted
+COST_JETS = 512
+
 
 def train(config, out=None, *, train=None, val=None, epochs=None, seed=None, resume: bool = False,
           overrides=None, progress: bool = True, callbacks: list | None = None, mapping=None) -> Path:
@@ -53,6 +56,11 @@ def _train(cfg, out: Path, run, progress: bool, callbacks) -> Path:
         "evaluated_on": "validation" if split.test_is_validation else "test",
         **fitted.extra,
     })
+    if cfg.model.name != "linear":
+        cost = tagger.cost(split.test[:COST_JETS])
+        metrics.update({"n_nonzero_params": cost.nonzero_params, "weight_sparsity": cost.weight_sparsity,
+                        "macs_per_jet": cost.macs_per_jet, "nonzero_macs_per_jet": cost.nonzero_macs_per_jet,
+                        "bops_per_jet": cost.bops_per_jet})
     if cfg.model.encoder is not None:
         metrics.update({"encoder": str(cfg.model.encoder), "freeze_encoder": cfg.model.freeze_encoder,
                         "n_trainable_params": fitted.n_trainable_params})

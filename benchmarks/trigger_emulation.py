@@ -1,0 +1,75 @@
+"""hls4ml C++ emulation vs PyTorch for trigger taggers (issue: fast inference for triggers).
+
+    python benchmarks/trigger_emulation.py RUN_DIR... --data FILE [--n-jets 10000]
+
+For every run (an mlp on jet features, float or ``model.quantization``): export the hls4ml project, build its
+emulation, score the same jets with both, and record argmax agreement, the largest probability difference and
+the per-class one-vs-rest AUCs of both, with the model's costs. Results: benchmarks/results/trigger_emulation.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+import jetgnn
+from jetgnn.export.hls4ml import export_hls4ml, firmware_inputs
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def compare(run: Path, jets) -> dict:
+    tagger = jetgnn.load_tagger(run)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        result = export_hls4ml(tagger, Path(tmp) / "hls")
+        export_s = time.perf_counter() - t0
+        emulated = result.predict_proba(firmware_inputs(tagger, jets))
+    reference = tagger.predict_proba(jets)
+    labels = np.asarray(jets.labels)
+    aucs = {}
+    for k, name in enumerate(tagger.label_names):
+        truth = labels == k
+        aucs[name] = {"pytorch": float(roc_auc_score(truth, reference[:, k])),
+                      "hls4ml": float(roc_auc_score(truth, emulated[:, k]))}
+    metrics = json.loads((run / "metrics.json").read_text())
+    return {"run": str(run), "quantization": tagger.config.model.to_dict().get("quantization"),
+            "prune": tagger.config.training.to_dict().get("prune"), "n_jets": len(jets),
+            "argmax_agreement": float(np.mean(emulated.argmax(1) == reference.argmax(1))),
+            "max_abs_difference": float(np.abs(emulated - reference).max()),
+            "auc_vs_rest": aucs, "max_auc_difference": max(abs(a["pytorch"] - a["hls4ml"]) for a in aucs.values()),
+            "export_and_compile_s": round(export_s, 1),
+            **{key: metrics.get(key) for key in ("n_params", "n_nonzero_params", "macs_per_jet", "bops_per_jet")}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--n-jets", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=RESULTS / "trigger_emulation.json")
+    args = parser.parse_args()
+    jets = jetgnn.read_jets(args.data, entry_stop=args.n_jets)
+    rows = [compare(run, jets) for run in args.runs]
+    for row in rows:
+        print(f"{row['run']}: agreement {row['argmax_agreement']:.4f}, max |dp| {row['max_abs_difference']:.4f}, "
+              f"max dAUC {row['max_auc_difference']:.4f}")
+    import hls4ml
+    import torch
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": {"platform": platform.platform(), "processor": platform.processor()},
+                                    "versions": {"jetgnn": jetgnn.__version__, "torch": torch.__version__,
+                                                 "hls4ml": hls4ml.__version__},
+                                    "data": args.data, "results": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Trigger-ready models: quantisation-aware training, pruning, hardware costs and the hls4ml emulation."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import jetgnn
+from jetgnn.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+MULTICLASS = ROOT / "data" / "multiclass_1k.root"
+
+brevitas = pytest.importorskip("brevitas", reason="the trigger extra (brevitas) is not installed")
+
+
+def _train(tmp_path, name, *overrides, epochs=8):
+    from jetgnn.cli import main
+
+    out = tmp_path / name
+    rc = main(["train", str(CONFIGS / "multiclass_mlp.yaml"), "--out", str(out), "--epochs", str(epochs), "-q",
+               *overrides])
+    assert rc == 0
+    return out, json.loads((out / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("trigger")
+    float_run = _train(tmp, "float")
+    quant_run = _train(tmp, "q6_pruned", "model.quantization.bits=6", "training.prune.amount=0.7",
+                       "training.prune.steps=2")
+    return float_run, quant_run
+
+
+def test_quantised_pruned_training_reaches_the_sparsity_and_counts_fewer_bit_operations(runs):
+    (_, floating), (run, quant) = runs
+    assert quant["weight_sparsity"] == pytest.approx(0.7, abs=0.01)
+    assert floating["weight_sparsity"] < 0.01
+    assert quant["n_nonzero_params"] < 0.4 * quant["n_params"]
+    assert quant["macs_per_jet"] == floating["macs_per_jet"] == 16 * 64 + 64 * 32 + 32 * 32 + 32 * 5
+    # 6-bit, 70%-sparse layers: far fewer bit operations than 32-bit dense ones
+    assert quant["bops_per_jet"] < 0.05 * floating["bops_per_jet"]
+    for name in "gqWZt":
+        assert 0.5 < quant[f"auc_{name}_vs_rest"] <= 1.0
+    # the best checkpoint is at the final sparsity (epochs 1 and 2 prune; the best epoch is after the last step)
+    tagger = jetgnn.load_tagger(run)
+    weights = [m.quant_weight().value for m in tagger.model.modules() if hasattr(m, "quant_weight")]
+    zeros = sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights)
+    assert zeros >= 0.7 - 0.01
+    # a 6-bit weight tensor holds at most 2^6 distinct values on a power-of-two grid
+    for w in weights:
+        values = torch.unique(w)
+        assert len(values) <= 64
+        step = torch.min(torch.diff(values))
+        assert torch.allclose(values / step, torch.round(values / step), atol=1e-4)
+        assert float(torch.log2(step.detach())).is_integer()
+    with open(run / "history.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == 8
+
+
+def test_the_cost_model_counts_macs_and_bit_operations_by_definition():
+    from torch import nn
+
+    from jetgnn.models.complexity import model_cost
+
+    net = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4))
+    with torch.no_grad():
+        net[0].weight[:, :8] = 0.0  # half of the first layer pruned
+    cost = model_cost(net, torch.randn(10, 16))
+    assert cost.macs_per_jet == 16 * 8 + 8 * 4
+    assert cost.nonzero_macs_per_jet == 8 * 8 + 8 * 4
+    bops = 8 * 16 * (0.5 * 32 * 32 + 64 + 4) + 4 * 8 * (32 * 32 + 64 + 3)
+    assert cost.bops_per_jet == pytest.approx(bops)
+    assert cost.nonzero_params == sum(p.numel() for p in net.parameters()) - 64
+    assert cost.weight_sparsity == pytest.approx(64 / (128 + 32))
+
+
+def test_quantised_deep_sets_train_and_score(tmp_path):
+    from jetgnn.cli import main
+
+    out = tmp_path / "pfn6"
+    rc = main(["train", str(CONFIGS / "multiclass_pfn.yaml"), "--out", str(out), "--epochs", "2", "-q",
+               "model.quantization.bits=6", "model.params.activation=relu", "model.params.phi=[32,32]",
+               "model.params.f=[32]", "data.max_jets=400"])
+    assert rc == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["bops_per_jet"] > 0 and metrics["macs_per_jet"] > 0
+    probs = jetgnn.load_tagger(out).predict(jetgnn.read_jets(MULTICLASS, entry_stop=20))
+    assert probs.shape == (20, 5) and np.allclose(probs.sum(1), 1.0, atol=1e-5)
+
+
+def test_quantisation_and_pruning_settings_are_validated():
+    from jetgnn.training.config import TrainConfig
+
+    with pytest.raises(Exception, match="training.prune"):
+        TrainConfig.from_raw({"training": {"epochs": 3, "prune": {"amount": 0.7, "steps": 3}}})
+    with pytest.raises(Exception, match="amount"):
+        TrainConfig.from_raw({"training": {"prune": {"amount": 1.5}}})
+    with pytest.raises(Exception, match="quantization"):
+        TrainConfig.from_raw({"model": {"name": "particlenet", "quantization": {"bits": 6}}})
+    with pytest.raises(Exception, match="bits"):
+        TrainConfig.from_raw({"model": {"name": "mlp", "quantization": {"bits": 40}}})
+    from jetgnn.models import InputSpec, build_model
+    from jetgnn.models.layers.quant import QuantSpec
+
+    spec = InputSpec(("a",), (), ("u1", "u2"))
+    with pytest.raises(InputError, match="hidden_norm"):
+        build_model("mlp", spec, 2, quantization=QuantSpec(6, 6, 16))
+
+
+hls4ml = pytest.importorskip("hls4ml", reason="the trigger extra (hls4ml) is not installed")
+needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="no g++: hls4ml's C++ emulation cannot build")
+
+
+@needs_gxx
+def test_hls4ml_emulation_of_the_quantised_network_follows_pytorch(runs, tmp_path):
+    from jetgnn.export.hls4ml import export_hls4ml, firmware_inputs
+
+    tagger = jetgnn.load_tagger(runs[1][0])
+    result = export_hls4ml(tagger, tmp_path / "hls")
+    assert result.compiled and (tmp_path / "hls" / "hls" / "firmware").is_dir() and result.quantized
+    assert (tmp_path / "hls" / "model.qonnx").stat().st_size > 1000
+    meta = json.loads((tmp_path / "hls" / "preprocessing.json").read_text())
+    assert len(meta["names"]) == 16 and meta["label_names"] == ["g", "q", "W", "Z", "t"]
+    jets = jetgnn.read_jets(MULTICLASS)
+    emulated, reference = result.predict_proba(firmware_inputs(tagger, jets)), tagger.predict_proba(jets)
+    assert emulated.shape == reference.shape
+    # every layer is bit-exact; only the softmax tables round (steps of 0.001 in the logit differences)
+    assert np.mean(emulated.argmax(1) == reference.argmax(1)) >= 0.98
+    assert np.abs(emulated - reference).max() <= 1e-2
+    # the float network is refused with one error (its route does not follow PyTorch yet)
+    with pytest.raises(InputError, match="model.quantization"):
+        export_hls4ml(jetgnn.load_tagger(runs[0][0]), tmp_path / "float")
+
+
+@needs_gxx
+def test_hls4ml_cli_export_and_its_errors(runs, tmp_path, capsys):
+    from jetgnn.cli import main
+
+    rc = main(["export", str(runs[1][0]), "--format", "hls4ml", "--out", str(tmp_path / "fw"),
+               "--check", str(MULTICLASS), "--check-jets", "300"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "hls4ml emulation vs PyTorch on 300 jets" in out
+    assert main(["export", str(runs[1][0]), "--format", "hls4ml", "--out", str(tmp_path / "fw")]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert main(["export", str(runs[1][0]), "--format", "hls4ml"]) == 2
+    assert "--out" in capsys.readouterr().err
