@@ -10,7 +10,8 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NAMES = ["01_quickstart", "02_qg_benchmark", "03_top_benchmark", "04_vertexing", "05_jetclr", "06_anomaly"]
+NAMES = ["01_quickstart", "02_qg_benchmark", "03_top_benchmark", "04_vertexing", "05_jetclr", "06_anomaly",
+         "07_trigger"]
 
 
 def test_every_notebook_is_listed():
