@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt -e '.[generate,export,formats,coffea,trigger,test]'
+	$(PIP) install --quiet -c constraints.txt -e '.[generate,export,formats,coffea,trigger,scaleout,test]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,15 +1,15 @@
-"""Graph-building throughput: ROOT file -> torch_geometric Batch, vectorised builder vs a naive baseline.
+"""Graph-building throughput: ROOT file -> torch_geometric Batch, vectorised builder vs naive baselines.
 
-    MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296 \
     python benchmarks/graph_building.py [--file top.root] [--batch-size 1024] [--naive-jets 1000]
 
-(the glibc settings keep large freed tensors in the process instead of returning them to the OS after
-every batch; they made ΔR-graph building ~1.4x faster here and are recorded with the results)
+Run as a user runs it: no environment settings. ``build_graphs`` raises glibc's allocator thresholds itself
+(:mod:`jetgnn.utils.malloc`); every configuration is also timed with stock glibc (``JETGNN_MALLOC=default``),
+each in a fresh process, on 2 threads and pinned to one core.
 
 Without --file, a 20,000-jet top file (R=0.8, ~63 particles/jet) is generated once into
-benchmarks/.cache/. The naive baseline is what one writes by hand with PyG: a Python loop over jets that
-builds a ``Data`` per jet (pairwise ΔR with torch, the same node and edge features) and
-``Batch.from_data_list``. Also measured: peak RSS of streaming ``iter_jets`` over a file set >= 10x one
+benchmarks/.cache/. The naive baselines are what one writes by hand with PyG: a Python loop over jets that
+builds a ``Data`` per jet and ``Batch.from_data_list`` — "naive" with the same node and edge features, "simple"
+with ΔR as the only edge feature. Also measured: peak RSS of streaming ``iter_jets`` over a file set >= 10x one
 chunk vs reading everything at once. Writes benchmarks/results/graph_building.json.
 """
 
@@ -49,6 +49,36 @@ def vectorised(path, batch_size, **graph_kwargs) -> dict:
     wall = time.perf_counter() - t0
     return {"jets": n_jets, "wall_s": round(wall, 3), "jets_per_s": round(n_jets / wall, 1),
             "edges_per_jet": round(n_edges / n_jets, 1)}
+
+
+def simple(path, n_jets, batch_size, radius, max_particles=128) -> dict:
+    """Per-jet Data with the 7 kinematic node features and ΔR as the only edge feature + Batch.from_data_list."""
+    t0 = time.perf_counter()
+    import uproot
+
+    arrays = uproot.open(path)["tree"].arrays(["part_px", "part_py", "part_energy", "part_deta", "part_dphi",
+                                               "jet_pt", "jet_energy", "jet_label"], entry_stop=n_jets)
+    data_list, n_edges, done = [], 0, 0
+    for j in range(len(arrays)):
+        jet = arrays[j]
+        px, py, e, deta, dphi = (torch.tensor(np.asarray(jet[f][:max_particles], dtype=np.float32))
+                                 for f in ("part_px", "part_py", "part_energy", "part_deta", "part_dphi"))
+        pt = torch.hypot(px, py)
+        x = torch.stack([pt.log(), e.log(), (pt / jet.jet_pt).log(), (e / jet.jet_energy).log(), deta, dphi,
+                         torch.hypot(deta, dphi)], 1)
+        pos = torch.stack([deta, dphi], 1)
+        dr = torch.cdist(pos, pos)
+        target, source = torch.nonzero((dr < radius) & ~torch.eye(len(pt), dtype=torch.bool), as_tuple=True)
+        data_list.append(Data(x=x, pos=pos, edge_index=torch.stack([source, target]),
+                              edge_attr=dr[target, source][:, None], y=torch.tensor([int(jet.jet_label)])))
+        n_edges += len(source)
+        if len(data_list) == batch_size or j == len(arrays) - 1:
+            Batch.from_data_list(data_list)
+            done += len(data_list)
+            data_list = []
+    wall = time.perf_counter() - t0
+    return {"jets": done, "wall_s": round(wall, 3), "jets_per_s": round(done / wall, 1),
+            "edges_per_jet": round(n_edges / done, 1)}
 
 
 def naive(path, n_jets, batch_size, radius, max_particles=128) -> dict:
@@ -126,14 +156,49 @@ def peak_rss(paths, mode, step) -> dict:
             "growth_mib": round((peak - base) / 1024, 1)}
 
 
+CONFIGS = {
+    "delta_r_R0.8 (default radius = jet R)": {"edges": "delta_r"},
+    "delta_r_0.4": {"edges": "delta_r", "radius": 0.4},
+    "knn_16": {"edges": "knn", "k": 16},
+    "knn_16_no_edge_features": {"edges": "knn", "k": 16, "with_edge_features": False},
+    "delta_r_R0.8_no_edge_features": {"edges": "delta_r", "with_edge_features": False},
+    "nodes only (edges none)": {"edges": "none"},
+}
+
+
+def _measure_all(path, batch_size) -> dict:
+    """Every configuration in this process (after one warm-up pass)."""
+    vectorised(path, batch_size)
+    return {name: vectorised(path, batch_size, **kwargs) for name, kwargs in CONFIGS.items()}
+
+
+def _in_process(path, batch_size, threads: int, stock: bool) -> dict:
+    """Every configuration in a fresh process; threads 1 = pinned to one core (sched_setaffinity: torch's and
+    numba's threads alike)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "JETGNN_MALLOC"}
+    if stock:
+        env["JETGNN_MALLOC"] = "default"
+    out = subprocess.run([sys.executable, __file__, "--measure", str(path), "--batch-size", str(batch_size),
+                          "--threads", str(threads), *(["--pin"] if threads == 1 else [])], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", default=None)
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--naive-jets", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--measure", default=None, help=argparse.SUPPRESS)  # one process's measurements
+    parser.add_argument("--pin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.pin:
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     torch.set_num_threads(args.threads)
+    if args.measure:
+        print(json.dumps(_measure_all(args.measure, args.batch_size)))
+        return
     path = Path(args.file) if args.file else CACHE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,25 +207,22 @@ def main() -> None:
 
     results = {"file": str(path.relative_to(HERE.parent)) if path.is_relative_to(HERE.parent) else str(path),
                "mean_particles_per_jet": round(n_particles, 1), "batch_size": args.batch_size,
-               "torch_threads": args.threads,
-               "malloc_env": {k: os.environ.get(k) for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")},
-               "vectorised": {}, "naive": {}}
-    configs = {
-        "delta_r_R0.8 (default radius = jet R)": {"edges": "delta_r"},
-        "delta_r_0.4": {"edges": "delta_r", "radius": 0.4},
-        "knn_16": {"edges": "knn", "k": 16},
-        "knn_16_no_edge_features": {"edges": "knn", "k": 16, "with_edge_features": False},
-        "delta_r_R0.8_no_edge_features": {"edges": "delta_r", "with_edge_features": False},
-    }
-    vectorised(path, args.batch_size)  # warm-up (imports, allocator)
-    for name, kwargs in configs.items():
-        results["vectorised"][name] = vectorised(path, args.batch_size, **kwargs)
-        print(f"vectorised {name:38s} {results['vectorised'][name]}")
+               "torch_threads": args.threads, "naive": {}, "simple": {}}
+    runs = {"vectorised": (args.threads, False), "vectorised_stock_glibc": (args.threads, True),
+            "vectorised_one_core": (1, False), "vectorised_one_core_stock_glibc": (1, True)}
+    for key, (threads, stock) in runs.items():
+        results[key] = _in_process(path, args.batch_size, threads, stock)
+        for name, row in results[key].items():
+            print(f"{key:32s} {name:38s} {row}")
     for name, radius in (("delta_r_R0.8 (default radius = jet R)", 0.8), ("delta_r_0.4", 0.4)):
         results["naive"][name] = naive(path, args.naive_jets, args.batch_size, radius)
+        results["simple"][name] = simple(path, args.naive_jets, args.batch_size, radius)
         print(f"naive      {name:38s} {results['naive'][name]}")
-        results["vectorised"][name]["speedup_vs_naive"] = round(
-            results["vectorised"][name]["jets_per_s"] / results["naive"][name]["jets_per_s"], 1)
+        print(f"simple     {name:38s} {results['simple'][name]}")
+        for key in runs:
+            row = results[key][name]
+            row["speedup_vs_naive"] = round(row["jets_per_s"] / results["naive"][name]["jets_per_s"], 1)
+            row["speedup_vs_simple"] = round(row["jets_per_s"] / results["simple"][name]["jets_per_s"], 1)
     step = 2000
     results["memory"] = {
         "chunk_jets": step,

@@ -10,7 +10,10 @@ checked against PyTorch (largest difference recorded). Timed on ready model inpu
 measured in benchmarks/graph_building.py):
 
 * latency: one jet, median of repeated calls (ms), PyTorch eager on the graph Batch, and ONNX Runtime;
-* throughput: ``--batch`` jets per call (jets/s), PyTorch on the graph Batch and ONNX Runtime on padded arrays.
+* throughput: ``--batch`` jets per call (jets/s), PyTorch on the graph Batch and ONNX Runtime on padded arrays
+  (padded to the largest jet, and bucketed as ``OnnxTagger.predict`` runs them: sorted by multiplicity, buckets
+  of ``BUCKET_JETS`` jets each padded to its own largest jet);
+* end to end: ``Tagger.predict`` vs ``OnnxTagger.predict`` on 2,000 jets (graph building included).
 
 Both use ``--threads`` intra-op threads. Writes benchmarks/results/onnx_latency.json.
 """
@@ -31,9 +34,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _meta import write_result  # noqa: E402
 
 import jetgnn  # noqa: E402
-from jetgnn.export.onnx import OnnxTagger, check_onnx, export_onnx, onnx_inputs  # noqa: E402
+from jetgnn.export.onnx import (  # noqa: E402
+    BUCKET_JETS,
+    OnnxTagger,
+    check_onnx,
+    export_onnx,
+    onnx_inputs,
+    padded_arrays,
+)
 from jetgnn.graphs.builder import build_graphs  # noqa: E402
 from jetgnn.io.reader import read_jets  # noqa: E402
+from jetgnn.utils.malloc import tune_malloc  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("mlp", "pfn", "efn", "particlenet_lite", "particlenet", "mpnn", "transformer", "vertexer")
@@ -78,6 +89,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    tune_malloc()  # as the CLI does
     samples = {"top": read_jets([ROOT / "data" / "top_2k.root"]),
                "flavour": read_jets([ROOT / "data" / "flavour_2k.root"])}
     results = {}
@@ -107,11 +119,28 @@ def main() -> None:
                 entry[label] = {"pytorch": timing(lambda b=batch, t=tagger: t.probabilities(b), repeats),
                                 "onnxruntime": timing(lambda a=arrays, s=session: s.run(a), repeats),
                                 "particles_axis": int(arrays["mask"].shape[1])}
+            # bucketed (OnnxTagger.predict): the batch sorted by multiplicity, run in buckets of BUCKET_JETS jets
+            # each padded to its own largest jet; ready inputs, as above
+            chunk = jets[:args.batch]
+            order = np.argsort(chunk.n_particles, kind="stable")
+            wrapper_names = session.input_names
+            sorted_batch = build_graphs(chunk[order], **tagger.graph_options)
+            buckets = [padded_arrays(sorted_batch, wrapper_names, session.min_particles, slice(i, i + BUCKET_JETS))
+                       for i in range(0, len(order), BUCKET_JETS)]
+            entry["batch"]["onnxruntime_bucketed"] = jets_per_s(lambda s=session, bs=buckets: [s.run(b) for b in bs],
+                                                                args.batch, 5)
+            # end to end, as a user scores jets: Tagger.predict vs OnnxTagger.predict (graph building included)
+            entry["predict_2000_jets_per_s"] = {
+                "pytorch": jets_per_s(lambda t=tagger, j=jets[:2000]: t.predict(j), 2000, 2),
+                "onnxruntime": jets_per_s(lambda s=session, j=jets[:2000]: s.predict(j), 2000, 2)}
             single, batched = entry["single_jet"], entry["batch"]
             print(f"{name:18s} export {export_s:5.1f} s, |ORT-PT| {worst:.1e} "
                   f"({entry['jets_differing_above_1e-5']}/500 jets > 1e-5); one jet: PyTorch "
                   f"{single['pytorch']:.2f} ms, ORT {single['onnxruntime']:.2f} ms; {args.batch} jets: PyTorch "
-                  f"{batched['pytorch']:,.0f} jets/s, ORT {batched['onnxruntime']:,.0f} jets/s", flush=True)
+                  f"{batched['pytorch']:,.0f} jets/s, ORT {batched['onnxruntime']:,.0f} jets/s (bucketed "
+                  f"{batched['onnxruntime_bucketed']:,.0f}); predict 2000 jets: PyTorch "
+                  f"{entry['predict_2000_jets_per_s']['pytorch']:,.0f}, ORT "
+                  f"{entry['predict_2000_jets_per_s']['onnxruntime']:,.0f} jets/s", flush=True)
             results[name] = entry
     write_result("onnx_latency", {"command": "python benchmarks/onnx_latency.py " + " ".join(sys.argv[1:]),
                                   "threads": args.threads, "batch": args.batch,

@@ -45,7 +45,8 @@ def _cmd_generate(args) -> int:
     from jetgnn.generation import generate
 
     report = generate(args.process, args.n_jets, args.out, seed=args.seed, workers=args.workers,
-                      chunk_size=args.chunk_size, progress=not args.quiet, detector=args.detector)
+                      chunk_size=args.chunk_size, progress=not args.quiet, detector=args.detector,
+                      compression=args.compression, chunks=args.chunks, scheduler=args.scheduler)
     print(report.summary(), file=sys.stderr)
     return 0
 
@@ -218,11 +219,61 @@ def _cmd_evaluate(args) -> int:
 def _cmd_predict(args) -> int:
     from jetgnn.evaluation.predict import predict_to_root
 
-    report = predict_to_root(args.run_dir, args.data, args.out, mapping=args.mapping)
+    if args.scheduler is None and args.files is None:
+        report = predict_to_root(args.run_dir, args.data, args.out, mapping=args.mapping)
+    else:
+        from jetgnn.evaluation.predict import predict_parts
+
+        report = predict_parts(args.run_dir, args.data, args.out, mapping=args.mapping, scheduler=args.scheduler,
+                               workers=args.workers, files=args.files)
+        if report is None:
+            start, stop = args.files
+            print(f"scored input files {start}:{stop} into {args.out}.parts; when all are: jetgnn merge {args.out}",
+                  file=sys.stderr)
+            return 0
     print(f"wrote scores of {report.n_jets} jets ({report.n_entries} entries) to {args.out}", file=sys.stderr)
     if report.warning():
         print(f"jetgnn predict: warning: {report.warning()}", file=sys.stderr)
     return 0
+
+
+def _cmd_merge(args) -> int:
+    import json
+    from pathlib import Path
+
+    out = Path(args.out)
+    try:
+        kind = json.loads((out.with_name(out.name + ".parts") / "manifest.json").read_text()).get("kind")
+    except (OSError, ValueError):
+        kind = None
+    if kind == "predict":
+        from jetgnn.evaluation.predict import merge_predictions
+
+        report = merge_predictions(out)
+        print(f"merged scores of {report.n_jets} jets ({report.n_entries} entries) into {out}", file=sys.stderr)
+        return 0
+    from jetgnn.generation import merge
+
+    n = merge(out, compression=args.compression)
+    print(f"merged {n} jets into {out}", file=sys.stderr)
+    return 0
+
+
+def _add_scheduler_option(parser, what: str) -> None:
+    parser.add_argument("--scheduler", nargs="?", const="local", default=None, metavar="ADDRESS",
+                        help=f"run {what} on Dask: a scheduler address (tcp://host:8786), or a LocalCluster of "
+                             f"--workers processes without one (needs jetgnn[scaleout])")
+
+
+def _range(text: str) -> tuple[int, int]:
+    """"i:j" -> (i, j) for --chunks / --files."""
+    start, sep, stop = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(start), int(stop)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected start:stop (e.g. 0:10), got {text!r}") from None
 
 
 def _cmd_summary(args) -> int:
@@ -280,8 +331,23 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--detector", choices=("none", "simple"), default="none",
                      help="none: hadron level (default); simple: a parametrised fast detector (tracker, ECAL/HCAL "
                           "towers, energy flow; jetgnn.generation.detector) applied before jet clustering")
+    gen.add_argument("--compression", default=None, metavar="CODEC[:LEVEL]",
+                     help="basket compression of the output: zstd, lz4, zlib or lzma, optionally with a level "
+                          "(default: jetgnn.io.writer.DEFAULT_CODEC; see benchmarks/results/basket_codecs.json)")
+    gen.add_argument("--chunks", type=_range, default=None, metavar="START:STOP",
+                     help="job-array task: generate only chunks START..STOP-1 into OUT.parts/ (no merge; give "
+                          "--chunk-size), then `jetgnn merge OUT`")
+    _add_scheduler_option(gen, "the chunks")
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     gen.set_defaults(func=_cmd_generate)
+
+    mg = sub.add_parser("merge", help="merge the parts of `generate --chunks` or `predict --files` tasks",
+                        description="Merge OUT.parts/ (written by job-array tasks of jetgnn generate --chunks or "
+                                    "jetgnn predict --files) into OUT, atomically, once every part is there.")
+    mg.add_argument("out", help="the --out of the tasks")
+    mg.add_argument("--compression", default=None, metavar="CODEC[:LEVEL]",
+                    help="generated files: basket compression (default as jetgnn generate)")
+    mg.set_defaults(func=_cmd_merge)
 
     tr = sub.add_parser("train", help="train a tagger from a YAML config (SPEC §4, §5)")
     tr.add_argument("config", help="YAML config (see configs/)")
@@ -347,6 +413,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--data", nargs="+", required=True, help="ROOT files or globs")
     pr.add_argument("--out", required=True, help="output .root file")
     _add_mapping_option(pr, "the training mapping")
+    pr.add_argument("--files", type=_range, default=None, metavar="START:STOP",
+                    help="job-array task: score only input files START..STOP-1 into OUT.parts/, then "
+                         "`jetgnn merge OUT`")
+    _add_scheduler_option(pr, "the input files (one task per file)")
+    pr.add_argument("--workers", type=_positive_int, default=2, help="LocalCluster workers (default 2)")
     pr.set_defaults(func=_cmd_predict)
 
     ex = sub.add_parser("export", help="export a trained neural tagger to ONNX (dynamic jet and particle axes)")
@@ -390,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
                 args.overrides = [*args.overrides, *overrides]
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    from jetgnn.utils.malloc import tune_malloc
+
+    tune_malloc()  # glibc keeps freed tensors for reuse (faster training); JETGNN_MALLOC=default opts out
     try:
         return args.func(args)
     except JetGNNError as err:

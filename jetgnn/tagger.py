@@ -9,7 +9,7 @@ import awkward as ak
 import numpy as np
 import torch
 
-from jetgnn.datasets.anomaly import AnomalyInputs, as_model_input, model_inputs
+from jetgnn.datasets.anomaly_inputs import AnomalyInputs, as_model_input, model_inputs
 from jetgnn.errors import InputError
 from jetgnn.graphs.builder import build_graphs
 from jetgnn.io.collections import is_jet_collection, jets_from_collection
@@ -17,7 +17,7 @@ from jetgnn.io.jets import Jets, within_ranges
 from jetgnn.io.reader import iter_jets
 from jetgnn.models import JetTagger, load_checkpoint, model_from_checkpoint
 from jetgnn.models.anomaly import AnomalyModel, build_anomaly_model
-from jetgnn.models.base import JetScorer
+from jetgnn.models.base import JetScorer, unread_edge_options
 from jetgnn.models.complexity import ModelCost, model_cost
 from jetgnn.training.config import TrainConfig
 from jetgnn.vertexing.grouping import group_tracks
@@ -56,6 +56,9 @@ class GraphScorer:
         self.model = model.eval()
         # exactly the node features the model was trained on, whatever else a file carries
         self.graph_options = {**graph_options, "node_features": list(model.spec.x_names)}
+        #: what scoring builds: no edges for models that do not read them (ParticleNet finds its own
+        #: neighbours): the kNN / ΔR edges and pairwise features were most of the graph-building time
+        self.build_options = {**self.graph_options, **unread_edge_options(model)}
 
     @property
     def multitask(self) -> bool:
@@ -68,7 +71,11 @@ class GraphScorer:
         return torch.softmax(self.model(batch).float(), dim=1).numpy()
 
     def predict_proba(self, jets: Jets) -> np.ndarray:
-        return self.probabilities(build_graphs(jets, **self.graph_options))
+        step = getattr(self.model, "scoring_batch", None) or len(jets)
+        if len(jets) <= step:
+            return self.probabilities(build_graphs(jets, **self.build_options))
+        return np.concatenate([self.probabilities(build_graphs(jets[i:i + step], **self.build_options))
+                               for i in range(0, len(jets), step)])
 
     def n_params(self) -> int:
         return int(sum(p.numel() for p in self.model.parameters()))
@@ -77,7 +84,7 @@ class GraphScorer:
     def track_outputs(self, jets: Jets) -> dict:
         """Jet probabilities and per-track origin / vertex predictions of one chunk (multitask models), tracks in
         the order of the input constituents (tracks beyond ``max_particles`` get -1 / NaN)."""
-        batch = build_graphs(jets, **self.graph_options)
+        batch = build_graphs(jets, **self.build_options)
         out = self.model.forward_all(batch)
         mask = out["mask"].numpy()
         origin_probs = torch.softmax(out["origin"].float(), dim=1).numpy()

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import model_validator
 
-from jetgnn.datasets.anomaly import AnomalyInputs
+from jetgnn.datasets.anomaly_inputs import AnomalyInputs
 from jetgnn.models.anomaly import ANOMALY_MODELS, check_anomaly_parameters
 from jetgnn.training.config import TrainConfig
 from jetgnn.transforms.images import ImageOptions

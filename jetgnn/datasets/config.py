@@ -41,6 +41,22 @@ class TrainingGraphOptions(GraphOptions):
     edges: Literal[EDGE_METHODS] = "knn"
 
 
+class StreamingSection(ConfigModel):
+    """``data.streaming``: train from the files without holding the training jets in memory.
+
+    step_size : entries read (and graphs built) at a time; shuffle_buffer : jets shuffled together before
+    batching (memory is bounded by about this many graphs); cache_dir : keep each unit's built graphs on disk so
+    that later epochs skip reading and graph building; sample_jets : training jets read up front (from the
+    start of each file, spread over the files) for what needs a sample — the class list, the ΔR radius when
+    ``graph.radius`` is open, the model's input names and the recorded training ranges.
+    """
+
+    step_size: PositiveInt = 10_000
+    shuffle_buffer: PositiveInt = 50_000
+    cache_dir: str | None = None
+    sample_jets: PositiveInt = 10_000
+
+
 class DataConfig(ConfigModel):
     """Where the jets come from and how they are split and batched.
 
@@ -52,6 +68,8 @@ class DataConfig(ConfigModel):
     supervision (CWoLa): one class name per ``train`` (and ``val``) entry, each jet labelled by the entry it was
     read from instead of its own label (name each mixed sample after the class it is enriched in, so that
     ``evaluate`` on truth-labelled files compares the same classes); ``test`` files keep their own labels.
+    streaming : stream the training files (:class:`StreamingSection`; needs ``val`` files) instead of reading
+    them into memory.
     """
 
     train: Files = []
@@ -66,6 +84,18 @@ class DataConfig(ConfigModel):
     balance: bool = False
     sample_labels: list[str] | None = None
     graph: TrainingGraphOptions = TrainingGraphOptions()
+    streaming: StreamingSection | None = None
+
+    @model_validator(mode="after")
+    def _streaming_needs_validation_files(self):
+        if self.streaming is not None:
+            unsupported = [key for key, off in (("data.sample_labels", self.sample_labels is None),
+                                                ("data.train_fraction", self.train_fraction == 1.0),
+                                                ("data.max_jets", self.max_jets is None)) if not off]
+            if unsupported:
+                raise ValueError(f"streaming reads every training jet once per epoch: unset "
+                                 f"{', '.join(unsupported)}")
+        return self
 
     @model_validator(mode="after")
     def _one_label_per_sample(self):

@@ -19,11 +19,14 @@ from torch.utils.data import DataLoader
 from jetgnn.datasets.config import DataConfig
 from jetgnn.datasets.contrastive import ContrastivePairs
 from jetgnn.datasets.in_memory import InMemoryGraphDataset
+from jetgnn.datasets.streaming import StreamingGraphDataset
 from jetgnn.errors import InputError
 from jetgnn.graphs.builder import build_graphs, infer_jet_radius
 from jetgnn.io.files import expand_paths
 from jetgnn.io.jets import Jets, check_classes, require_classes
+from jetgnn.io.mapping import load_mapping
 from jetgnn.io.reader import read_jets
+from jetgnn.io.sources import open_source
 
 _READ_CACHE: dict[tuple, Jets] = {}
 _READ_CACHE_SIZE = 2
@@ -39,6 +42,13 @@ def read_once(files: list[str], mapping, max_jets: int | None) -> Jets:
             _READ_CACHE.pop(next(iter(_READ_CACHE)))
         _READ_CACHE[key] = read_jets(paths, mapping=mapping, entry_stop=max_jets)
     return _READ_CACHE[key]
+
+
+def refuse_streaming(config: DataConfig, command: str) -> None:
+    """One InputError: ``data.streaming`` is for supervised training (``jetgnn train``) only."""
+    if config.streaming is not None:
+        raise InputError(f"data.streaming is supported by jetgnn train only; {command} reads its jets into memory "
+                         f"(remove data.streaming)")
 
 
 class EpochLoader:
@@ -73,10 +83,16 @@ class Split:
     val: Jets
     test: Jets
     test_is_validation: bool
+    #: streaming (``data.streaming``): ``train`` is a sample, and this many jets are streamed every epoch
+    n_streamed: int | None = None
 
     @property
     def label_names(self) -> list[str] | None:
         return self.train.label_names
+
+    @property
+    def n_train_jets(self) -> int:
+        return len(self.train) if self.n_streamed is None else self.n_streamed
 
 
 class JetDataModule(L.LightningDataModule):
@@ -94,6 +110,9 @@ class JetDataModule(L.LightningDataModule):
         self.config, self.seed, self.num_workers, self.labelled, self.hint = config, seed, num_workers, labelled, hint
         self._split: Split | None = None
         self.train_set = self.val_set = None
+        #: build_graphs options on top of graph_options() for the datasets (e.g. no edges for a model that
+        #: reads none: :func:`jetgnn.models.base.unread_edge_options`); config.yaml records graph_options()
+        self.graph_overrides: dict = {}
 
     # -- the split ---------------------------------------------------------------------------------------
     def _read(self, files: list[str], what: str) -> Jets:
@@ -121,6 +140,8 @@ class JetDataModule(L.LightningDataModule):
     def split(self) -> Split:
         """Training jets, validation jets (``data.val`` files, else a seeded ``val_fraction`` of the training
         files), a seeded ``train_fraction`` of the training jets, and the test jets."""
+        if self._split is None and self.config.streaming is not None:
+            self._split = self._streaming_split()
         if self._split is None:
             data = self.config
             train = self._read(data.train, "train")
@@ -140,6 +161,28 @@ class JetDataModule(L.LightningDataModule):
                 self._check_classes(train, val, test)
             self._split = Split(train, val, test, not data.test)
         return self._split
+
+    def _streaming_split(self) -> Split:
+        """``data.streaming``: a sample of the training files (``streaming.sample_jets``, spread over the files)
+        stands for them where a sample is needed; validation and test jets are read as usual."""
+        data = self.config
+        if not data.val:
+            raise InputError("data.streaming needs validation files (set data.val or pass --val): the training "
+                             "files are streamed, not split")
+        if not data.train:
+            raise InputError(f"no train files: {self.hint.format(what='train')}")
+        paths = expand_paths(data.train)
+        per_file = -(-data.streaming.sample_jets // len(paths))
+        sample = read_once(data.train, data.mapping, per_file)
+        if sample.labels is None:
+            raise InputError("train files have no labels (label branches or a mapping with labels are needed)")
+        val = self._read(data.val, "val")
+        test = self._read(data.test, "test") if data.test else val
+        self._check_classes(sample, val, test)
+        mapping = load_mapping(data.mapping) if data.mapping is not None else None
+        n = sum(open_source(p, mapping.format if mapping else None, mapping.tree if mapping else None).num_entries
+                for p in paths)
+        return Split(sample, val, test, not data.test, n_streamed=n)
 
     def _check_classes(self, train: Jets, val: Jets, test: Jets) -> None:
         """Every split has the training files' classes, each with jets (checked before any training)."""
@@ -164,8 +207,14 @@ class JetDataModule(L.LightningDataModule):
     # -- datasets for Lightning ----------------------------------------------------------------------------
     def make_datasets(self, graph: dict):
         data = self.config
-        train = InMemoryGraphDataset(self.split.train, batch_size=data.batch_size, shuffle=True,
-                                     balance=data.balance, seed=self.seed, **graph)
+        if data.streaming is not None:
+            stream = data.streaming
+            train = StreamingGraphDataset(data.train, batch_size=data.batch_size, step_size=stream.step_size,
+                                          shuffle_buffer=stream.shuffle_buffer, shuffle=True, balance=data.balance,
+                                          cache_dir=stream.cache_dir, seed=self.seed, mapping=data.mapping, **graph)
+        else:
+            train = InMemoryGraphDataset(self.split.train, batch_size=data.batch_size, shuffle=True,
+                                         balance=data.balance, seed=self.seed, **graph)
         val = InMemoryGraphDataset(self.split.val, batch_size=data.batch_size, shuffle=False, **graph)
         return train, val
 
@@ -175,7 +224,7 @@ class JetDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
-            self.train_set, self.val_set = self.make_datasets(self.graph_options())
+            self.train_set, self.val_set = self.make_datasets({**self.graph_options(), **self.graph_overrides})
 
     def _loader(self, dataset) -> DataLoader:
         return DataLoader(dataset, batch_size=None, num_workers=self.num_workers)
@@ -196,6 +245,7 @@ class ContrastiveDataModule(JetDataModule):
     """Unlabelled jets served as pairs of augmented views (:class:`ContrastivePairs`) for pre-training."""
 
     def __init__(self, config: DataConfig, seed: int = 0, num_workers: int = 0, augmentations: dict | None = None):
+        refuse_streaming(config, "jetgnn pretrain")
         super().__init__(config, seed, num_workers, labelled=False,
                          hint="pass --data or set data.{what} in the config")
         self.augmentations = augmentations

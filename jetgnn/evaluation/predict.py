@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
+import uproot
 
+from jetgnn.errors import InputError
 from jetgnn.io.files import expand_paths
 from jetgnn.io.jets import check_classes
 from jetgnn.io.mapping import load_mapping
@@ -16,7 +20,7 @@ from jetgnn.io.reader import iter_event_chunks, iter_jets
 from jetgnn.io.schema import ORIGIN_CLASSES
 from jetgnn.io.writer import write_jets, write_tree
 from jetgnn.tagger import load_tagger
-from jetgnn.utils.files import output_file
+from jetgnn.utils.files import atomic_path, claim_parts_dir, output_file
 
 #: per-jet fields copied next to the scores when the input has them
 CARRIED = ("jet_pt", "jet_eta", "jet_phi", "jet_energy", "jet_mass", "jet_nparticles", "jet_sdmass", "jet_label")
@@ -146,3 +150,113 @@ def _columns(tagger, jets, names: list[str]) -> dict:
             columns[f"label_{name}"] = (jets.labels == k).astype(np.int32)
     columns["in_training_range"] = tagger.in_training_range(jets).astype(np.int32)
     return columns
+
+
+# -- scale-out: one part per input file, on Dask or as job-array tasks ------------------------------------------
+PARTS_KIND = "predict"
+
+
+def predict_parts(run_dir, data, out, step_size: int = 10_000, mapping=None, *, scheduler: str | None = None,
+                  workers: int = 2, files: tuple[int, int] | None = None) -> PredictionReport | None:
+    """:func:`predict_to_root` file by file: input file k is scored into ``<out>.parts/part_k.root`` (atomically;
+    a part already there is kept, so a killed run resumes), then the parts are merged into ``out`` in input
+    order. scheduler : run the files on Dask ("local" or a scheduler address, :mod:`jetgnn.utils.cluster`);
+    files : (start, stop) — a job-array task scores only input files start..stop-1 and does not merge
+    (returns None); :func:`merge_predictions` (``jetgnn merge OUT``) merges when all are there."""
+    from jetgnn.utils.cluster import dask_client, run_on_dask
+
+    paths = [str(Path(p).resolve()) for p in expand_paths(data)]
+    out = output_file(out, "output file", inputs=paths)
+    start, stop = _file_range(files, len(paths))
+    parts = out.with_name(out.name + ".parts")
+    mapping_key = mapping if mapping is None or isinstance(mapping, str) else json.dumps(mapping, sort_keys=True)
+    manifest = {"kind": PARTS_KIND, "run": str(Path(run_dir).resolve()), "files": paths, "mapping": mapping_key,
+                "step_size": step_size}
+    claim_parts_dir(parts, manifest, "part_*", "prediction (run, files or mapping differ)")
+    tasks = [(manifest["run"], paths[k], str(_part(parts, k)), step_size, mapping) for k in range(start, stop)
+             if not _part(parts, k).with_suffix(".json").exists()]
+    if scheduler is None:
+        for task in tasks:
+            _predict_part(task)
+    else:
+        with dask_client(scheduler, workers, "jetgnn predict --scheduler") as client:
+            run_on_dask(client, _predict_part, tasks, lambda task, result: None, "jetgnn-predict")
+    if files is not None:
+        return None
+    return merge_predictions(out)
+
+
+def merge_predictions(out) -> PredictionReport:
+    """Merge the parts of :func:`predict_parts` into ``out`` (one InputError names the files still missing, as
+    ``--files`` ranges)."""
+    out = output_file(out)
+    parts = out.with_name(out.name + ".parts")
+    try:
+        manifest = json.loads((parts / "manifest.json").read_text())
+    except (OSError, ValueError):
+        raise InputError(f"nothing to merge for {out}: {parts} holds no jetgnn predict parts") from None
+    n = len(manifest["files"])
+    missing = [k for k in range(n) if not _part(parts, k).with_suffix(".json").exists()]
+    if missing:
+        raise InputError(f"cannot merge {out}: {len(missing)} of {n} input files are not scored yet in {parts} "
+                         f"(e.g. --files {missing[0]}:{missing[0] + 1})")
+    reports = [json.loads(_part(parts, k).with_suffix(".json").read_text()) for k in range(n)]
+    tree = reports[0]["tree"]
+
+    def payloads():
+        for k in range(n):
+            with uproot.open(_part(parts, k)) as f:
+                yield _payload(f[tree])
+
+    entries = write_tree(out, payloads(), tree)
+    shutil.rmtree(parts)
+    tagger_ranges = reports[0]["ranges"]
+    return PredictionReport(entries, sum(r["n_jets"] for r in reports), sum(r["n_outside"] for r in reports),
+                            tagger_ranges)
+
+
+def _part(parts: Path, k: int) -> Path:
+    return parts / f"part_{k:05d}.root"
+
+
+def _file_range(files, n: int) -> tuple[int, int]:
+    if files is None:
+        return 0, n
+    try:
+        start, stop = (int(v) for v in files)
+    except (TypeError, ValueError):
+        raise InputError(f"--files must be start:stop (two integers), got {files!r}") from None
+    if not 0 <= start < stop <= n:
+        raise InputError(f"--files {start}:{stop} is outside the {n} input files (0:{n})")
+    return start, stop
+
+
+def _predict_part(task) -> dict:
+    """Score one input file into its part (and the part's report beside it, written last)."""
+    run_dir, path, part, step_size, mapping = task
+    report = predict_to_root(run_dir, [path], part, step_size, mapping)
+    with uproot.open(part) as f:
+        tree = FRIEND_TREE if FRIEND_TREE in f else "tree"
+    result = {"n_entries": report.n_entries, "n_jets": report.n_jets, "n_outside": report.n_outside,
+              "ranges": report.ranges, "tree": tree}
+    with atomic_path(Path(part).with_suffix(".json")) as tmp:
+        Path(tmp).write_text(json.dumps(result))
+    return result
+
+
+def _payload(tree) -> dict:
+    """A part's branches as write_tree payload: flat numpy arrays, and the jagged branches ``X_*`` counted by
+    ``nX`` zipped back into one record ``X`` (so the merged file has the part's branch names and counters)."""
+    names = list(tree.keys())
+    counters = {name[1:] for name in names if name.startswith("n") and name[1:] and
+                any(other.startswith(name[1:] + "_") for other in names)}
+    arrays = tree.arrays(names, library="ak", how=dict)
+    payload, records = {}, {}
+    for name in names:
+        prefix = next((c for c in counters if name.startswith(c + "_")), None)
+        if prefix is not None:
+            records.setdefault(prefix, {})[name[len(prefix) + 1:]] = arrays[name]
+        elif name[1:] not in counters:
+            payload[name] = ak.to_numpy(arrays[name])
+    payload.update({prefix: ak.zip(fields) for prefix, fields in records.items()})
+    return payload

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from jetgnn.datasets.anomaly import AnomalyInputs, model_inputs
+from jetgnn.datasets.anomaly_inputs import AnomalyInputs, model_inputs
 from jetgnn.errors import ExportMismatchError, InputError
 from jetgnn.graphs.builder import build_graphs
 from jetgnn.models import JetTagger
@@ -106,30 +106,39 @@ class PaddedTagger(nn.Module):
         return torch.softmax(out["jet"], dim=1), origin, torch.sigmoid(out["edge"])
 
 
-def padded_arrays(batch, input_names, n_min: int = 1) -> dict[str, np.ndarray]:
-    """The ONNX inputs ``input_names`` of a graph Batch: node tensors padded to N = max(largest jet, n_min)."""
-    ptr = batch.ptr.numpy()
+def padded_arrays(batch, input_names, n_min: int = 1, jets: slice | None = None) -> dict[str, np.ndarray]:
+    """The ONNX inputs ``input_names`` of a graph Batch: node tensors padded to N = max(largest jet, n_min).
+
+    jets : only these jets of the batch (a contiguous range, whose nodes and edges are contiguous too), padded
+    to their own largest jet (:meth:`OnnxTagger.predict` pads buckets of jets of similar multiplicity).
+    """
+    ptr_all = batch.ptr.numpy()
+    start, stop, _ = (jets or slice(None)).indices(len(ptr_all) - 1)
+    ptr = ptr_all[start:stop + 1]
+    lo, hi = int(ptr[0]), int(ptr[-1])
     counts = np.diff(ptr)
     n_jets, n_max = len(counts), max(int(counts.max(initial=0)), n_min)
-    jet = batch.batch.numpy()
-    slot = np.arange(len(jet)) - ptr[jet]
+    jet = batch.batch.numpy()[lo:hi] - start
+    slot = np.arange(lo, hi) - ptr[jet]
     out = {"mask": np.zeros((n_jets, n_max), dtype=bool)}
     out["mask"][jet, slot] = True
     for name in ("x", "pos", "pt", "impact"):
         if name in input_names:
-            values = batch[name].numpy()
+            values = batch[name].numpy()[lo:hi]
             dense = np.zeros((n_jets, n_max, *values.shape[1:]), dtype=np.float32)
             dense[jet, slot] = values
             out[name] = dense
     if "u" in input_names:
-        out["u"] = batch.u.numpy().astype(np.float32)
+        out["u"] = batch.u.numpy()[start:stop].astype(np.float32)
     if "adjacency" in input_names:
         source, target = batch.edge_index.numpy()
+        keep = (source >= lo) & (source < hi)
+        source, target, attr = source[keep] - lo, target[keep] - lo, batch.edge_attr.numpy()[keep]
         b = jet[source]
         out["adjacency"] = np.zeros((n_jets, n_max, n_max), dtype=bool)
         out["adjacency"][b, slot[source], slot[target]] = True
-        out["edge_attr"] = np.zeros((n_jets, n_max, n_max, batch.edge_attr.shape[1]), dtype=np.float32)
-        out["edge_attr"][b, slot[source], slot[target]] = batch.edge_attr.numpy()
+        out["edge_attr"] = np.zeros((n_jets, n_max, n_max, attr.shape[1]), dtype=np.float32)
+        out["edge_attr"][b, slot[source], slot[target]] = attr
     return {name: out[name] for name in input_names}
 
 
@@ -327,6 +336,10 @@ def check_onnx(tagger, path, jets, atol: float = 1e-5) -> float:
     return worst
 
 
+#: jets per ONNX Runtime call in OnnxTagger.predict (measured: benchmarks/onnx_latency.py)
+BUCKET_JETS = 128
+
+
 class OnnxTagger:
     """Score jets with an exported model in ONNX Runtime, like ``Tagger.predict`` (no torch model needed).
 
@@ -381,16 +394,24 @@ class OnnxTagger:
             jets_or_paths, batch_size, self.mapping if mapping is None else mapping, score)
         return np.concatenate(outputs) if outputs else np.zeros(0, dtype=np.float32)
 
-    def predict(self, jets_or_paths, batch_size: int = 1024, mapping=None) -> np.ndarray:
+    def predict(self, jets_or_paths, batch_size: int = 1024, mapping=None, bucket: int = BUCKET_JETS) -> np.ndarray:
         """Per-jet scores: the signal probability for two classes, else [n_jets, n_classes] probabilities (the
         anomaly score of an anomaly model). Files are read with ``mapping`` (preset name, YAML, dict; default
-        the training mapping)."""
+        the training mapping). bucket : jets per ONNX Runtime call, of similar multiplicity (sorted), each call
+        padded to its own largest jet."""
         if self.anomaly is not None:
             return self.anomaly_score(jets_or_paths, batch_size, mapping)
 
         def probabilities(chunk):
-            batch = build_graphs(chunk, **self.graph_options)
-            return self.run(padded_arrays(batch, self.input_names, self.min_particles))[0]
+            # jets sorted by multiplicity, run in buckets padded to their own largest jet: padding a whole
+            # chunk to its largest jet made batched ORT up to 2x slower than PyTorch (benchmarks/onnx_latency.py)
+            order = np.argsort(chunk.n_particles, kind="stable")
+            batch = build_graphs(chunk[order], **self.graph_options)
+            parts = [self.run(padded_arrays(batch, self.input_names, self.min_particles, slice(i, i + bucket)))[0]
+                     for i in range(0, len(order), bucket)]
+            scores = np.empty((len(order), *parts[0].shape[1:]), dtype=parts[0].dtype)
+            scores[order] = np.concatenate(parts)
+            return scores
 
         outputs, self.last_inference_jets_per_s = map_jet_chunks(
             jets_or_paths, batch_size, self.mapping if mapping is None else mapping, probabilities)

@@ -4,6 +4,6 @@ Needs the optional extra: ``pip install 'jetgnn[generate]'`` (pythia8mc, fastjet
 """
 
 from jetgnn.generation.recipes import RECIPES
-from jetgnn.generation.runner import GenerationReport, generate
+from jetgnn.generation.runner import GenerationReport, generate, merge
 
-__all__ = ["RECIPES", "GenerationReport", "generate"]
+__all__ = ["RECIPES", "GenerationReport", "generate", "merge"]

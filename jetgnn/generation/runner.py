@@ -21,14 +21,15 @@ from pathlib import Path
 
 import uproot
 
-from jetgnn.errors import InputError, MissingExtraError, OutputError, RunInterrupted
+from jetgnn.errors import InputError, MissingExtraError, RunInterrupted
 from jetgnn.generation.chunk import ChunkTiming, generate_chunk
 from jetgnn.generation.detector import DETECTORS
 from jetgnn.generation.recipes import RECIPES
 from jetgnn.io.files import GENERATION_METADATA_KEY, open_tree, read_arrays
 from jetgnn.io.schema import TREE_NAME
-from jetgnn.io.writer import write_jets
-from jetgnn.utils.files import atomic_path, output_file, remove_stale_temporaries
+from jetgnn.io.writer import BASKET_JETS, DEFAULT_CODEC, compression_of, rebasket, write_jets
+from jetgnn.utils.cluster import dask_client, run_on_dask
+from jetgnn.utils.files import claim_parts_dir, output_file, remove_stale_temporaries
 from jetgnn.version import __version__
 
 MAX_CHUNK_SIZE = 1000
@@ -53,6 +54,9 @@ class GenerationReport:
     timing: dict
     chunks_redone: int = 0  # damaged or incomplete chunks of an earlier run, deleted and generated again
     detector: str = "none"
+    #: chunks [start, stop) of a job-array task (``--chunks``): written into the parts folder, not merged
+    chunk_range: tuple[int, int] | None = None
+    chunks_done: int | None = None  # of n_chunks, in the parts folder after a ``--chunks`` task
 
     @property
     def pythia_share(self) -> float:
@@ -72,6 +76,11 @@ class GenerationReport:
             if key != "detector_s" or self.detector != "none"
         )
         level = "" if self.detector == "none" else f" (detector {self.detector})"
+        if self.chunk_range is not None:
+            start, stop = self.chunk_range
+            return (f"wrote chunks {start}:{stop} of {self.n_chunks} ({self.n_jets} {self.process} jets{level}) in "
+                    f"{self.wall_s:.1f} s; {self.chunks_done} of {self.n_chunks} chunks are done in "
+                    f"{Path(self.out).name}.parts; when all are: jetgnn merge {self.out}")
         return (f"wrote {self.n_jets} {self.process} jets{level} to {self.out} in {self.wall_s:.1f} s "
                 f"({self.jets_per_s:.1f} jets/s on {self.workers} workers, {t['events']} events); "
                 f"worker time: {shares}; Pythia total {100 * self.pythia_share:.0f}%")
@@ -160,25 +169,9 @@ def _run_chunk(args):
 
 # -- main side ------------------------------------------------------------------------------------
 def _parts_dir(out: Path, manifest: dict) -> Path:
+    """``<out>.parts/`` with the run's manifest (:func:`jetgnn.utils.files.claim_parts_dir`)."""
     parts = out.with_name(out.name + ".parts")
-    manifest_path = parts / _MANIFEST
-    if parts.exists():
-        try:
-            existing = json.loads(manifest_path.read_text())
-        except (OSError, ValueError):
-            existing = None
-        if existing != manifest:
-            raise InputError(
-                f"{parts} holds chunks of a different generation run (not {manifest}); "
-                f"remove it or choose another --out"
-            )
-    else:
-        try:
-            parts.mkdir()
-        except OSError as err:
-            raise OutputError(f"cannot create the chunk folder {parts}: {err.strerror or err}") from None
-        with atomic_path(manifest_path) as tmp:
-            Path(tmp).write_text(json.dumps(manifest))
+    claim_parts_dir(parts, manifest, "chunk_*.root", "generation run")
     return parts
 
 
@@ -202,8 +195,10 @@ def _finished_chunks(plan: list[tuple]) -> list[Path]:
     return redo
 
 
-def _merge(paths: list[Path], out: Path, metadata: dict | None = None) -> int:
-    def chunks():
+def _merge(paths: list[Path], out: Path, metadata: dict | None = None, compression=None) -> int:
+    """Concatenate the chunk files into ``out``, in baskets of up to BASKET_JETS jets (fewer, larger baskets
+    read faster: benchmarks/results/basket_codecs.json)."""
+    def parts():
         for path in paths:
             tree = open_tree(str(path), TREE_NAME)
             names = [name for name in tree.keys() if name != "npart"]
@@ -211,7 +206,24 @@ def _merge(paths: list[Path], out: Path, metadata: dict | None = None) -> int:
             tree.file.close()
             yield arrays
 
-    return write_jets(out, chunks(), metadata=metadata)
+    return write_jets(out, rebasket(parts(), BASKET_JETS), compression=compression or compression_of(DEFAULT_CODEC),
+                      metadata=metadata)
+
+
+def _run_chunks_dask(todo: list[tuple], scheduler: str, workers: int, on_progress) -> ChunkTiming:
+    """Run chunk tasks on a Dask cluster (:mod:`jetgnn.utils.cluster`); progress per finished chunk."""
+    total = ChunkTiming()
+    if not todo:
+        return total
+
+    def done(task, result):
+        _process, _seed, index, chunk_size, n_total, _path, _detector = task
+        on_progress(min(chunk_size, n_total - index * chunk_size))
+        total.add(ChunkTiming(**{k: v for k, v in result[1].items() if k != "extra"}))
+
+    with dask_client(scheduler, workers, "jetgnn generate --scheduler") as client:
+        run_on_dask(client, _run_chunk, todo, done, "jetgnn-generate")
+    return total
 
 
 def _run_chunks(todo: list[tuple], workers: int, on_progress) -> ChunkTiming:
@@ -264,18 +276,31 @@ def generate(
     chunk_size: int | None = None,
     progress: bool = True,
     detector: str = "none",
+    compression: str | None = None,
+    chunks: tuple[int, int] | None = None,
+    scheduler: str | None = None,
 ) -> GenerationReport:
     """Generate ``n_jets`` jets of ``process`` (a name of ``RECIPES``) into the ROOT file ``out``.
 
     detector : "none" (hadron level, the default) or "simple" (:mod:`jetgnn.generation.detector`: jets are
     clustered from fast-detector energy-flow candidates). The setting and the detector card are recorded in the
-    file (:func:`jetgnn.io.generation_metadata`).
+    file (:func:`jetgnn.io.generation_metadata`). compression : the output's basket codec ("zstd", "lz4:4",
+    "zlib:6", "lzma"; default :data:`jetgnn.io.writer.DEFAULT_CODEC`); the merged file has baskets of up to
+    :data:`jetgnn.io.writer.BASKET_JETS` jets.
+
+    chunks : (start, stop) — a job-array task: generate only chunks start..stop-1 (seeded as in a full run) into
+    ``<out>.parts/`` and do not merge; :func:`merge` (``jetgnn merge OUT``) merges once every chunk is there.
+    Give ``chunk_size`` explicitly then, so that every task plans the same chunks (the default depends only
+    on ``n_jets``). scheduler : run the chunks on Dask — "local" (a LocalCluster of ``workers`` processes) or
+    a scheduler address such as "tcp://host:8786" (the workers must see ``out``'s folder).
 
     Runs chunks on ``workers`` processes (each chunk seeded from ``seed`` and its index), shows a progress
     bar with jets/s and ETA, and resumes from ``<out>.parts/`` if an earlier run of the same command was
     killed. Raises InputError for bad arguments and MissingExtraError without ``jetgnn[generate]``.
     """
     out = validate_request(process, n_jets, out, seed, workers, chunk_size, detector)
+    codec = compression or DEFAULT_CODEC
+    compression_of(codec)  # a bad codec fails before any work
     _check_extra()
     chunk_size = chunk_size or default_chunk_size(n_jets)
     n_chunks = math.ceil(n_jets / chunk_size)
@@ -283,43 +308,116 @@ def generate(
     if detector != "none":  # (hadron-level manifests stay as they were, so older parts folders still resume)
         manifest["detector"] = detector
     remove_stale_temporaries(out.parent, out.name)  # of a merge that was killed
+    chunk_range = _check_chunk_range(chunks, n_chunks)
     parts = _parts_dir(out, manifest)
-    plan = [(i, min(chunk_size, n_jets - i * chunk_size), parts / f"chunk_{i:05d}.root") for i in range(n_chunks)]
-    redone = _finished_chunks(plan)
-    todo = [(process, seed, i, chunk_size, n_jets, str(path), detector) for i, _size, path in plan
+    plan = _plan(parts, n_jets, chunk_size)
+    mine = plan if chunk_range is None else plan[chunk_range[0]:chunk_range[1]]
+    redone = _finished_chunks(mine)  # (a job-array task touches only its own chunks' files)
+    todo = [(process, seed, i, chunk_size, n_jets, str(path), detector) for i, _size, path in mine
             if not path.exists()]
-    resumed_jets = sum(size for i, size, path in plan if path.exists())
+    resumed_jets = sum(size for i, size, path in mine if path.exists())
+    n_mine = sum(size for _i, size, _path in mine)
 
     from tqdm import tqdm
 
     t_start = time.perf_counter()
-    bar = tqdm(total=n_jets, initial=resumed_jets, unit="jet", desc=f"generate {process}", disable=not progress,
+    bar = tqdm(total=n_mine, initial=resumed_jets, unit="jet", desc=f"generate {process}", disable=not progress,
                dynamic_ncols=True, smoothing=0.1, mininterval=0.5)
     try:
-        total = _run_chunks(todo, workers, bar.update)
+        if scheduler is None:
+            total = _run_chunks(todo, workers, bar.update)
+        else:
+            total = _run_chunks_dask(todo, scheduler, workers, bar.update)
     except KeyboardInterrupt:
         raise RunInterrupted(parts, True, f"finished chunks are kept in {parts}") from None
     finally:
-        if all(path.exists() for _, _, path in plan):
+        if all(path.exists() for _, _, path in mine):
             bar.n = bar.total
         bar.close()
-    t_merge = time.perf_counter()
-    card = DETECTORS[detector]
-    metadata = {"process": process, "n_jets": n_jets, "seed": seed, "detector": detector,
-                "detector_card": None if card is None else card.describe(), "jetgnn_version": __version__}
-    n_written = _merge([path for _, _, path in plan], out, {GENERATION_METADATA_KEY: json.dumps(metadata)})
-    merge_s = time.perf_counter() - t_merge
-    if n_written != n_jets:  # pragma: no cover - guarded by the quotas
-        raise RuntimeError(f"wrote {n_written} jets, expected {n_jets}")
-    shutil.rmtree(parts)
+    merge_s = 0.0
+    if chunk_range is None:
+        t_merge = time.perf_counter()
+        _merge_parts(manifest, parts, out, codec)
+        merge_s = time.perf_counter() - t_merge
     wall = time.perf_counter() - t_start
     timing = asdict(total)
     timing.pop("extra")
     timing["worker_total_s"] = total.total_s
     timing["merge_s"] = merge_s
-    generated = n_jets - resumed_jets
+    generated = n_mine - resumed_jets
     return GenerationReport(
-        process=process, n_jets=n_jets, out=str(out), seed=seed, workers=workers, chunk_size=chunk_size,
-        n_chunks=n_chunks, chunks_resumed=n_chunks - len(todo), wall_s=wall, chunks_redone=len(redone),
+        process=process, n_jets=n_mine, out=str(out), seed=seed, workers=workers, chunk_size=chunk_size,
+        n_chunks=n_chunks, chunks_resumed=len(mine) - len(todo), wall_s=wall, chunks_redone=len(redone),
         jets_per_s=generated / wall if wall > 0 else float("nan"), timing=timing, detector=detector,
+        chunk_range=chunk_range,
+        chunks_done=None if chunk_range is None else sum(path.exists() for _, _, path in plan),
     )
+
+
+def merge(out, compression: str | None = None) -> int:
+    """Merge the chunks that ``generate(..., chunks=...)`` tasks wrote into ``<out>.parts/`` into ``out``
+    (``jetgnn merge OUT``); returns the jets written. One InputError names the missing chunks (as ``--chunks``
+    ranges to resubmit) or a parts folder that is not there."""
+    out = output_file(out)
+    parts = out.with_name(out.name + ".parts")
+    try:
+        manifest = json.loads((parts / _MANIFEST).read_text())
+    except (OSError, ValueError):
+        raise InputError(f"nothing to merge for {out}: {parts} does not hold the chunks of a jetgnn generate run "
+                         f"(run `jetgnn generate ... --chunks i:j --out {out}` first)") from None
+    codec = compression or DEFAULT_CODEC
+    compression_of(codec)
+    return _merge_parts(manifest, parts, out, codec)
+
+
+def _plan(parts: Path, n_jets: int, chunk_size: int) -> list[tuple[int, int, Path]]:
+    """(index, jets, file) of every chunk."""
+    return [(i, min(chunk_size, n_jets - i * chunk_size), parts / f"chunk_{i:05d}.root")
+            for i in range(math.ceil(n_jets / chunk_size))]
+
+
+def _merge_parts(manifest: dict, parts: Path, out: Path, codec: str) -> int:
+    """Check that every chunk of ``manifest`` is complete, merge them into ``out`` with the generation metadata,
+    remove the parts folder."""
+    plan = _plan(parts, manifest["n_jets"], manifest["chunk_size"])
+    _finished_chunks(plan)
+    missing = [i for i, _size, path in plan if not path.exists()]
+    if missing:
+        ranges = ", ".join(f"{a}:{b + 1}" for a, b in _runs(missing))
+        raise InputError(f"cannot merge {out}: {len(missing)} of {len(plan)} chunks are missing or damaged in "
+                         f"{parts} (run them with --chunks {ranges})")
+    detector = manifest.get("detector", "none")
+    card = DETECTORS[detector]
+    metadata = {"process": manifest["process"], "n_jets": manifest["n_jets"], "seed": manifest["seed"],
+                "detector": detector, "detector_card": None if card is None else card.describe(),
+                "compression": codec, "jetgnn_version": __version__}
+    n_written = _merge([path for _, _, path in plan], out, {GENERATION_METADATA_KEY: json.dumps(metadata)},
+                       compression_of(codec))
+    if n_written != manifest["n_jets"]:  # pragma: no cover - guarded by the quotas
+        raise RuntimeError(f"wrote {n_written} jets, expected {manifest['n_jets']}")
+    shutil.rmtree(parts)
+    return n_written
+
+
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    """[0, 1, 2, 5, 7, 8] -> [(0, 2), (5, 5), (7, 8)]."""
+    runs: list[list[int]] = []
+    for i in indices:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return [(a, b) for a, b in runs]
+
+
+def _check_chunk_range(chunks, n_chunks: int) -> tuple[int, int] | None:
+    if chunks is None:
+        return None
+    try:
+        start, stop = (int(v) for v in chunks)
+    except (TypeError, ValueError):
+        raise InputError(f"--chunks must be start:stop (two integers), got {chunks!r}") from None
+    if not 0 <= start < stop <= n_chunks:
+        raise InputError(f"--chunks {start}:{stop} is outside the run's {n_chunks} chunks (0:{n_chunks}; "
+                         f"chunk i holds jets i*chunk_size onwards)")
+    return start, stop

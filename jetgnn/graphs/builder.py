@@ -25,6 +25,7 @@ from jetgnn.io.jets import Jets
 from jetgnn.kinematics import constituent_sum, delta_r
 from jetgnn.kinematics import mass as jet_mass
 from jetgnn.observables import TAU_RATIOS, tau_ratio
+from jetgnn.utils.malloc import tune_malloc
 
 #: per-jet globals always present in ``u`` (GeV, unscaled); jet_mass is recomputed from all constituents
 DEFAULT_GLOBALS = ("jet_pt", "jet_eta", "jet_mass", "jet_nparticles")
@@ -177,6 +178,7 @@ def build_graphs(
       outputs back to the input), and node targets ``vtx_idx`` / ``origin`` [n_nodes] long when the input has
       ``part_vtx_idx`` / ``part_origin``. Jets with 0 or 1 constituent give graphs with 0 or 1 node and no edges.
     """
+    tune_malloc()  # once per process: glibc keeps freed tensors for reuse (jetgnn.utils.malloc; opt-out there)
     options = GraphOptions.from_kwargs(dict(edges=edges, radius=radius, k=k, max_particles=max_particles,
                                             self_loops=self_loops, globals=globals, scale=scale,
                                             with_edge_features=with_edge_features))

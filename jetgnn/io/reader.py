@@ -168,6 +168,10 @@ def _check_policy(on_invalid: str) -> None:
         raise InputError(f"on_invalid must be one of {', '.join(ON_INVALID)}, got {on_invalid!r}")
 
 
+#: entries read at a time by iter_jets when it serves smaller chunks (about one basket of a generated file)
+READ_BLOCK = 10_000
+
+
 def iter_jets(paths, step_size: int = 100_000, mapping=None, *, tree: str | None = None,
               on_invalid: str = "raise") -> Iterator[Jets]:
     """Stream Jets chunks of at most ``step_size`` jets from ROOT files (paths or globs), with bounded memory.
@@ -175,18 +179,25 @@ def iter_jets(paths, step_size: int = 100_000, mapping=None, *, tree: str | None
     mapping : None for the jetclass schema, else a BranchMapping, a YAML path/string or a dict.
     on_invalid : "raise" (default) stops at the first NaN/inf with a clear error; "drop" skips such jets
         and counts them in ``Jets.summary["n_dropped_nonfinite"]``.
-    Chunks do not span files.
+    Chunks do not span files. Small steps are read in blocks of READ_BLOCK entries and served as slices: a basket
+    holds many jets (10,000 in generated files), and reading 1,024 at a time decompressed each basket ~10 times
+    (ΔR < 0.4 graphs of 20k generated jets, reading included, 2 cores: 6,000 -> 14,000 jets/s).
     """
     _check_policy(on_invalid)
     if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size <= 0:
         raise InputError(f"step_size must be a positive integer, got {step_size!r}")
     if mapping is not None:
         mapping = load_mapping(mapping)
+    block = max(step_size, READ_BLOCK) if on_invalid == "raise" else step_size  # ("drop" counts per chunk)
     for path in expand_paths(paths):
         source, resolved, columns = _prepare(path, mapping, tree)
-        for start in range(0, source.num_entries, step_size):
-            raw = source.arrays(columns, entry_start=start, entry_stop=start + step_size)
-            yield standardise(raw, resolved, path, start, on_invalid)
+        for start in range(0, source.num_entries, block):
+            raw = source.arrays(columns, entry_start=start, entry_stop=start + block)
+            jets = standardise(raw, resolved, path, start, on_invalid)
+            if block == step_size:
+                yield jets
+            else:
+                yield from (jets[i:i + step_size] for i in range(0, len(jets), step_size))
 
 
 def read_entries(path: str, entry_start: int, entry_stop: int, mapping=None, *, tree: str | None = None,

@@ -93,6 +93,16 @@ def classifier(width: int, n_classes: int, hidden: tuple = (), dropout: float = 
                          nn.Linear(hidden[-1], n_classes))
 
 
+def unread_edge_options(model) -> dict:
+    """build_graphs options that skip the edges a model does not read ({} for one that reads them).
+
+    ParticleNet, the deep sets, the transformer, the MLP and the vertexer take nodes only (ParticleNet finds its
+    neighbours itself): building their training or scoring graphs with kNN / ΔR edges and pairwise features
+    spent most of the graph-building time on tensors nothing reads.
+    """
+    return {} if getattr(model, "uses_graph_edges", True) else {"edges": "none", "with_edge_features": False}
+
+
 class JetTagger(nn.Module, ABC):
     """Base class of the neural taggers: ``forward(batch) = head(embed(batch))``, logits [n_jets, n_classes].
 
@@ -101,11 +111,13 @@ class JetTagger(nn.Module, ABC):
     exactly these its inputs); ``multitask`` models (the vertexer) also implement ``forward_all(batch)`` with
     per-track outputs. ``legacy_keys`` (regular expression -> replacement) renames the state-dict keys of
     checkpoints written by earlier versions (e.g. before the classifier was called ``head``), which load unchanged.
+    ``scoring_batch``: at most this many jets per forward pass when scoring (None: the caller's chunk).
     """
 
     multitask: ClassVar[bool] = False
     reads: tuple[str, ...] = ("x",)
     legacy_keys: ClassVar[dict[str, str]] = {}
+    scoring_batch: ClassVar[int | None] = None
     head: nn.Module
 
     def __init__(self, spec: InputSpec, n_classes: int):

@@ -20,9 +20,6 @@ import awkward as ak
 import numpy as np
 import torch
 import vector
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
 from jetgnn.errors import InputError
 from jetgnn.io.jets import Jets
@@ -83,6 +80,12 @@ class LinearJetTagger:
     def fit(self, jets: Jets) -> LinearJetTagger:
         if jets.labels is None:
             raise InputError("linear: fitting needs labelled jets")
+        # scikit-learn is imported here, not at module level: scoring (any tagger) loads this module, and
+        # importing sklearn took ~0.6 s of every `jetgnn predict`
+        from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
         x, self.feature_names = jet_features(jets, self.efps)
         scaler = StandardScaler().fit(x)
         xs = scaler.transform(x)

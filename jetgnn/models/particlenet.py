@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from torch import nn
 from torch_geometric.nn import global_mean_pool
 
@@ -18,6 +20,9 @@ class ParticleNet(JetTagger):
     """
 
     reads = ("x", "pos")
+    #: jets per forward pass when scoring: the EdgeConv messages are [jets x N x k, 2C]; at 1024 jets ParticleNet
+    #: held 6 GB and ran at 264 jets/s, at 128 jets 1.3 GB and 342 jets/s (ParticleNet-Lite 2,870 -> 3,340)
+    scoring_batch: ClassVar[int | None] = 128
     # checkpoints from before EdgeConv was PyG's (same weights, h was called nn there)
     legacy_keys = {r"\.conv\.h\.": ".conv.nn."}
 

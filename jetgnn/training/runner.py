@@ -26,6 +26,7 @@ from jetgnn.datasets.datamodule import JetDataModule
 from jetgnn.errors import InputError, OutputError, RunInterrupted
 from jetgnn.io.jets import training_ranges
 from jetgnn.models import InputSpec, build_model
+from jetgnn.models.base import unread_edge_options
 from jetgnn.models.checkpoint import load_checkpoint
 from jetgnn.training.callbacks import DatasetEpoch, EpochSeed, History, JetThroughput, Pruning
 from jetgnn.training.config import TrainConfig, check_hardware
@@ -261,9 +262,13 @@ def fit_tagger(cfg: TrainConfig, out: Path, data: JetDataModule, resume_from: Pa
         check_resumable(resume_from, cfg, data.split.label_names, spec.to_dict() if spec is not None else None)
     write_yaml(out / "config.yaml", cfg.to_dict())
     if cfg.model.name == "linear":
+        if cfg.data.streaming is not None:
+            raise InputError("data.streaming trains the neural models; the linear baseline fits its jets in memory "
+                             "(remove data.streaming)")
         return _fit_linear(cfg, out, data)
-    data.setup()
     model = build_model(cfg.model, spec, len(data.split.label_names))
+    data.graph_overrides = unread_edge_options(model)  # (the recorded graph options stay as configured)
+    data.setup()
     if cfg.model.encoder is not None:
         warm_start(model, cfg, spec.to_dict())
     module = TaggerModule(model, cfg, spec.to_dict(), data.split.label_names, steps_per_epoch=len(data.train_set),

@@ -8,6 +8,8 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
+from jetgnn.utils.malloc import malloc_setting
+
 PACKAGES = ("jetgnn", "numpy", "awkward", "uproot", "vector", "torch", "torch-geometric", "lightning", "torchmetrics",
             "pydantic", "onnxruntime",
             "pythia8mc", "fastjet")
@@ -42,6 +44,8 @@ def machine() -> dict:
         "platform": platform.platform(),
         "gpu": _gpu_name(),
         "versions": versions,
+        "malloc": {"jetgnn": malloc_setting(),
+                   **{k: v for k, v in os.environ.items() if k.startswith("MALLOC_") and k.endswith("_")}},
     }
 
 

@@ -164,3 +164,33 @@ def write_text(path, text: str, suffix: str = ".txt") -> None:
     """``text`` written atomically."""
     with atomic_path(path, suffix=suffix) as tmp:
         Path(tmp).write_text(text)
+
+
+def claim_parts_dir(parts: Path, manifest: dict, pattern: str, what: str) -> None:
+    """Create (or join) a folder of resumable parts, ``<out>.parts/``, holding ``manifest.json``.
+
+    Job-array tasks of one run may create it at the same time (each writes the same manifest atomically); a folder
+    whose manifest differs — or that holds parts (``pattern``) without one — belongs to another run: one
+    InputError saying so (``what`` names the run, e.g. "generation run").
+    """
+    import json
+
+    from jetgnn.errors import InputError
+
+    try:
+        parts.mkdir(exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot create the parts folder {parts}: {err.strerror or err}") from None
+    path = parts / "manifest.json"
+    try:
+        existing = json.loads(path.read_text())
+    except FileNotFoundError:
+        existing = None
+    except (OSError, ValueError):
+        existing = "unreadable"
+    if existing is None and not any(parts.glob(pattern)):
+        with atomic_path(path) as tmp:
+            Path(tmp).write_text(json.dumps(manifest))
+    elif existing != manifest:
+        raise InputError(f"{parts} holds the parts of a different {what} (not {manifest}); remove it or choose "
+                         f"another --out")

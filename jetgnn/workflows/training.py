@@ -12,6 +12,7 @@ from jetgnn.training.history import loss_plot, read_history
 from jetgnn.training.runner import fit_tagger, start_run
 from jetgnn.training.warm_start import adopt_encoder_config
 from jetgnn.utils.files import write_json
+from jetgnn.utils.malloc import tune_malloc
 
 #: test jets on which a neural tagger's costs (MACs, BOPs per jet) are counted
 COST_JETS = 512
@@ -26,8 +27,11 @@ def train(config, out=None, *, train=None, val=None, epochs=None, seed=None, res
     ``checkpoints/last.ckpt`` of ``out`` without losing finished epochs. With ``model.encoder`` (a
     ``jetgnn pretrain`` run), the model starts from that encoder (and keeps it fixed with
     ``model.freeze_encoder``). callbacks : extra Lightning callbacks for the fit. mapping : how to read the files
-    (preset name such as "cms-pfnano", mapping YAML or dict; overrides ``data.mapping``).
+    (preset name such as "cms-pfnano", mapping YAML or dict; overrides ``data.mapping``). Raises glibc's
+    allocator thresholds for the process (:func:`jetgnn.utils.malloc.tune_malloc`; ``JETGNN_MALLOC=default``
+    opts out).
     """
+    tune_malloc()
     cfg = resolve_config(config, {"data.train": train, "data.val": val, "training.epochs": epochs,
                                   "training.seed": seed, "data.mapping": mapping}, overrides)
     if cfg.model.encoder is not None:
@@ -48,7 +52,7 @@ def _train(cfg, out: Path, run, progress: bool, callbacks) -> Path:
     metrics = evaluate_tagger(tagger, split.test, out)
     metrics.update({
         "n_params": tagger.n_params(),
-        "n_train_jets": len(split.train),
+        "n_train_jets": split.n_train_jets,
         "train_time_s": fitted.train_time_s,
         "train_jets_per_s": fitted.train_jets_per_s,
         "epochs": fitted.epochs,
