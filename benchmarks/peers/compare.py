@@ -192,6 +192,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".cache" / "peers" / "work")
+    parser.add_argument("--result", default="peers", help="name of the result file in benchmarks/results/")
     parser.add_argument("--reuse-weaver", action="store_true",
                         help="take weaver-core's numbers from a finished run in --work (same files and settings)")
     args = parser.parse_args()
@@ -220,7 +221,7 @@ def main() -> None:
                 "test_file": Path(args.test).name, "n_test": _entries(args.test),
                 "torch_threads": torch.get_num_threads(), "weaver_core": weaver_version,
                 "malloc_env": {k: os.environ[k] for k in os.environ if k.startswith("MALLOC_")}}
-    path = write_result("peers", {"settings": settings, "results": results})
+    path = write_result(args.result, {"settings": settings, "results": results})
     print(f"wrote {path}")
 
 
