@@ -197,6 +197,7 @@ def main() -> None:
                         help="take weaver-core's numbers from a finished run in --work (same files and settings)")
     args = parser.parse_args()
     args.train, args.test = str(Path(args.train).resolve()), str(Path(args.test).resolve())
+    args.work = args.work.resolve()  # (weaver runs in its work folder)
     import torch
 
     from jetgnn.utils.malloc import tune_malloc
