@@ -238,15 +238,12 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_merge(args) -> int:
-    import json
-    from pathlib import Path
+    from jetgnn.evaluation.predict import PARTS_KIND
+    from jetgnn.utils.files import parts_folder, read_parts_manifest
 
-    out = Path(args.out)
-    try:
-        kind = json.loads((out.with_name(out.name + ".parts") / "manifest.json").read_text()).get("kind")
-    except (OSError, ValueError):
-        kind = None
-    if kind == "predict":
+    out = args.out
+    manifest = read_parts_manifest(parts_folder(out)) or {}
+    if manifest.get("kind") == PARTS_KIND:
         from jetgnn.evaluation.predict import merge_predictions
 
         report = merge_predictions(out)

@@ -20,7 +20,8 @@ from jetgnn.io.reader import iter_event_chunks, iter_jets
 from jetgnn.io.schema import ORIGIN_CLASSES
 from jetgnn.io.writer import write_jets, write_tree
 from jetgnn.tagger import load_tagger
-from jetgnn.utils.files import atomic_path, claim_parts_dir, output_file
+from jetgnn.utils.cluster import dask_client, run_on_dask, task_range
+from jetgnn.utils.files import atomic_path, claim_parts_dir, output_file, parts_folder, read_parts_manifest
 
 #: per-jet fields copied next to the scores when the input has them
 CARRIED = ("jet_pt", "jet_eta", "jet_phi", "jet_energy", "jet_mass", "jet_nparticles", "jet_sdmass", "jet_label")
@@ -163,12 +164,11 @@ def predict_parts(run_dir, data, out, step_size: int = 10_000, mapping=None, *, 
     order. scheduler : run the files on Dask ("local" or a scheduler address, :mod:`jetgnn.utils.cluster`);
     files : (start, stop) — a job-array task scores only input files start..stop-1 and does not merge
     (returns None); :func:`merge_predictions` (``jetgnn merge OUT``) merges when all are there."""
-    from jetgnn.utils.cluster import dask_client, run_on_dask
-
     paths = [str(Path(p).resolve()) for p in expand_paths(data)]
     out = output_file(out, "output file", inputs=paths)
-    start, stop = _file_range(files, len(paths))
-    parts = out.with_name(out.name + ".parts")
+    start, stop = (0, len(paths)) if files is None else task_range(files, len(paths), "--files",
+                                                                    f"{len(paths)} input files")
+    parts = parts_folder(out)
     mapping_key = mapping if mapping is None or isinstance(mapping, str) else json.dumps(mapping, sort_keys=True)
     manifest = {"kind": PARTS_KIND, "run": str(Path(run_dir).resolve()), "files": paths, "mapping": mapping_key,
                 "step_size": step_size}
@@ -190,11 +190,10 @@ def merge_predictions(out) -> PredictionReport:
     """Merge the parts of :func:`predict_parts` into ``out`` (one InputError names the files still missing, as
     ``--files`` ranges)."""
     out = output_file(out)
-    parts = out.with_name(out.name + ".parts")
-    try:
-        manifest = json.loads((parts / "manifest.json").read_text())
-    except (OSError, ValueError):
-        raise InputError(f"nothing to merge for {out}: {parts} holds no jetgnn predict parts") from None
+    parts = parts_folder(out)
+    manifest = read_parts_manifest(parts)
+    if manifest is None:
+        raise InputError(f"nothing to merge for {out}: {parts} holds no jetgnn predict parts")
     n = len(manifest["files"])
     missing = [k for k in range(n) if not _part(parts, k).with_suffix(".json").exists()]
     if missing:
@@ -217,18 +216,6 @@ def merge_predictions(out) -> PredictionReport:
 
 def _part(parts: Path, k: int) -> Path:
     return parts / f"part_{k:05d}.root"
-
-
-def _file_range(files, n: int) -> tuple[int, int]:
-    if files is None:
-        return 0, n
-    try:
-        start, stop = (int(v) for v in files)
-    except (TypeError, ValueError):
-        raise InputError(f"--files must be start:stop (two integers), got {files!r}") from None
-    if not 0 <= start < stop <= n:
-        raise InputError(f"--files {start}:{stop} is outside the {n} input files (0:{n})")
-    return start, stop
 
 
 def _predict_part(task) -> dict:

@@ -28,13 +28,18 @@ from jetgnn.generation.recipes import RECIPES
 from jetgnn.io.files import GENERATION_METADATA_KEY, open_tree, read_arrays
 from jetgnn.io.schema import TREE_NAME
 from jetgnn.io.writer import BASKET_JETS, DEFAULT_CODEC, compression_of, rebasket, write_jets
-from jetgnn.utils.cluster import dask_client, run_on_dask
-from jetgnn.utils.files import claim_parts_dir, output_file, remove_stale_temporaries
+from jetgnn.utils.cluster import dask_client, run_on_dask, task_range
+from jetgnn.utils.files import (
+    claim_parts_dir,
+    output_file,
+    parts_folder,
+    read_parts_manifest,
+    remove_stale_temporaries,
+)
 from jetgnn.version import __version__
 
 MAX_CHUNK_SIZE = 1000
 MIN_CHUNK_SIZE = 50
-_MANIFEST = "manifest.json"
 
 
 @dataclass
@@ -170,7 +175,7 @@ def _run_chunk(args):
 # -- main side ------------------------------------------------------------------------------------
 def _parts_dir(out: Path, manifest: dict) -> Path:
     """``<out>.parts/`` with the run's manifest (:func:`jetgnn.utils.files.claim_parts_dir`)."""
-    parts = out.with_name(out.name + ".parts")
+    parts = parts_folder(out)
     claim_parts_dir(parts, manifest, "chunk_*.root", "generation run")
     return parts
 
@@ -195,7 +200,7 @@ def _finished_chunks(plan: list[tuple]) -> list[Path]:
     return redo
 
 
-def _merge(paths: list[Path], out: Path, metadata: dict | None = None, compression=None) -> int:
+def _merge(paths: list[Path], out: Path, metadata: dict, compression) -> int:
     """Concatenate the chunk files into ``out``, in baskets of up to BASKET_JETS jets (fewer, larger baskets
     read faster: benchmarks/results/basket_codecs.json)."""
     def parts():
@@ -206,8 +211,7 @@ def _merge(paths: list[Path], out: Path, metadata: dict | None = None, compressi
             tree.file.close()
             yield arrays
 
-    return write_jets(out, rebasket(parts(), BASKET_JETS), compression=compression or compression_of(DEFAULT_CODEC),
-                      metadata=metadata)
+    return write_jets(out, rebasket(parts(), BASKET_JETS), compression=compression, metadata=metadata)
 
 
 def _run_chunks_dask(todo: list[tuple], scheduler: str, workers: int, on_progress) -> ChunkTiming:
@@ -308,7 +312,8 @@ def generate(
     if detector != "none":  # (hadron-level manifests stay as they were, so older parts folders still resume)
         manifest["detector"] = detector
     remove_stale_temporaries(out.parent, out.name)  # of a merge that was killed
-    chunk_range = _check_chunk_range(chunks, n_chunks)
+    chunk_range = None if chunks is None else task_range(
+        chunks, n_chunks, "--chunks", f"run's {n_chunks} chunks", "; chunk i holds jets i*chunk_size onwards")
     parts = _parts_dir(out, manifest)
     plan = _plan(parts, n_jets, chunk_size)
     mine = plan if chunk_range is None else plan[chunk_range[0]:chunk_range[1]]
@@ -359,12 +364,11 @@ def merge(out, compression: str | None = None) -> int:
     (``jetgnn merge OUT``); returns the jets written. One InputError names the missing chunks (as ``--chunks``
     ranges to resubmit) or a parts folder that is not there."""
     out = output_file(out)
-    parts = out.with_name(out.name + ".parts")
-    try:
-        manifest = json.loads((parts / _MANIFEST).read_text())
-    except (OSError, ValueError):
+    parts = parts_folder(out)
+    manifest = read_parts_manifest(parts)
+    if manifest is None:
         raise InputError(f"nothing to merge for {out}: {parts} does not hold the chunks of a jetgnn generate run "
-                         f"(run `jetgnn generate ... --chunks i:j --out {out}` first)") from None
+                         f"(run `jetgnn generate ... --chunks i:j --out {out}` first)")
     codec = compression or DEFAULT_CODEC
     compression_of(codec)
     return _merge_parts(manifest, parts, out, codec)
@@ -408,16 +412,3 @@ def _runs(indices: list[int]) -> list[tuple[int, int]]:
         else:
             runs.append([i, i])
     return [(a, b) for a, b in runs]
-
-
-def _check_chunk_range(chunks, n_chunks: int) -> tuple[int, int] | None:
-    if chunks is None:
-        return None
-    try:
-        start, stop = (int(v) for v in chunks)
-    except (TypeError, ValueError):
-        raise InputError(f"--chunks must be start:stop (two integers), got {chunks!r}") from None
-    if not 0 <= start < stop <= n_chunks:
-        raise InputError(f"--chunks {start}:{stop} is outside the run's {n_chunks} chunks (0:{n_chunks}; "
-                         f"chunk i holds jets i*chunk_size onwards)")
-    return start, stop

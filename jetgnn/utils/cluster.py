@@ -60,3 +60,15 @@ def run_on_dask(client, function: Callable, tasks: Sequence, on_result: Callable
     except BaseException:
         client.cancel(list(futures))
         raise
+
+
+def task_range(value, n: int, option: str, what: str, hint: str = "") -> tuple[int, int]:
+    """A job-array task's ``(start, stop)`` of ``n`` units (``--chunks`` / ``--files``), checked: one InputError
+    for a value that is not two integers or a range outside ``0:n`` (``what`` names the units)."""
+    try:
+        start, stop = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise InputError(f"{option} must be start:stop (two integers), got {value!r}") from None
+    if not 0 <= start < stop <= n:
+        raise InputError(f"{option} {start}:{stop} is outside the {what} (0:{n}{hint})")
+    return start, stop

@@ -166,8 +166,28 @@ def write_text(path, text: str, suffix: str = ".txt") -> None:
         Path(tmp).write_text(text)
 
 
+#: file of a parts folder that says which run its parts belong to
+PARTS_MANIFEST = "manifest.json"
+
+
+def parts_folder(out) -> Path:
+    """``<out>.parts/``: where the resumable parts of ``out`` (generation chunks, prediction parts) are written."""
+    out = Path(out)
+    return out.with_name(out.name + ".parts")
+
+
+def read_parts_manifest(parts: Path) -> dict | None:
+    """The manifest of a parts folder, or None when there is none (or it cannot be read)."""
+    import json
+
+    try:
+        return json.loads((parts / PARTS_MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def claim_parts_dir(parts: Path, manifest: dict, pattern: str, what: str) -> None:
-    """Create (or join) a folder of resumable parts, ``<out>.parts/``, holding ``manifest.json``.
+    """Create (or join) a folder of resumable parts, ``<out>.parts/``, holding its manifest.
 
     Job-array tasks of one run may create it at the same time (each writes the same manifest atomically); a folder
     whose manifest differs — or that holds parts (``pattern``) without one — belongs to another run: one
@@ -181,7 +201,7 @@ def claim_parts_dir(parts: Path, manifest: dict, pattern: str, what: str) -> Non
         parts.mkdir(exist_ok=True)
     except OSError as err:
         raise OutputError(f"cannot create the parts folder {parts}: {err.strerror or err}") from None
-    path = parts / "manifest.json"
+    path = parts / PARTS_MANIFEST
     try:
         existing = json.loads(path.read_text())
     except FileNotFoundError:
