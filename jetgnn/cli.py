@@ -146,7 +146,15 @@ def _cmd_export_hls4ml(args) -> int:
     if check_files and result.compiled:
         jets = read_jets(check_files, mapping=tagger.mapping if args.mapping is None else args.mapping,
                          entry_stop=args.check_jets)
-        emulated, reference = result.predict_proba(firmware_inputs(tagger, jets)), tagger.predict_proba(jets)
+        inputs = firmware_inputs(tagger, jets)
+        if result.label_names is None:  # the anomaly model: its clipped-KL score
+            emulated, reference = result.anomaly_score(inputs), tagger.anomaly_score(jets)
+            cut = np.quantile(reference, 0.99)
+            same = float(np.mean((emulated > cut) == (reference > cut)))
+            print(f"hls4ml emulation vs PyTorch on {len(jets)} jets: largest score difference "
+                  f"{np.abs(emulated - reference).max():.3g}; same decision at the 1% threshold for {100 * same:.2f}%")
+            return 0
+        emulated, reference = result.predict_proba(inputs), tagger.predict_proba(jets)
         agreement = float(np.mean(emulated.argmax(1) == reference.argmax(1)))
         print(f"hls4ml emulation vs PyTorch on {len(jets)} jets: same class for {100 * agreement:.2f}%, largest "
               f"probability difference {np.abs(emulated - reference).max():.3g}")
@@ -420,9 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="export a trained neural tagger to ONNX (dynamic jet and particle axes)")
     ex.add_argument("run_dir")
     ex.add_argument("--format", choices=["onnx", "hls4ml"], default="onnx",
-                    help="onnx, or hls4ml: the FPGA project of an mlp trigger tagger with its C++ emulation")
+                    help="onnx, or hls4ml: the FPGA project of an mlp trigger tagger (or a feature_vae anomaly "
+                         "model) with its C++ emulation")
     ex.add_argument("--precision", default="fixed<16,6>",
-                    help="hls4ml: fixed-point type of a float network (refused for now: train with model.quantization)")
+                    help="hls4ml: fixed-point type of a float network's weights and activations (post-training; "
+                         "a quantisation-aware one keeps its own)")
     ex.add_argument("--out", default=None, help="output .onnx file (default: RUN_DIR/model.onnx)")
     ex.add_argument("--check", nargs="+", default=None,
                     help="ROOT files: compare ONNX Runtime with PyTorch on their jets (error above --atol)")

@@ -19,6 +19,7 @@ from jetgnn.models import JetTagger, load_checkpoint, model_from_checkpoint
 from jetgnn.models.anomaly import AnomalyModel, build_anomaly_model
 from jetgnn.models.base import JetScorer, unread_edge_options
 from jetgnn.models.complexity import ModelCost, model_cost
+from jetgnn.models.config import quant_spec
 from jetgnn.training.config import TrainConfig
 from jetgnn.vertexing.grouping import group_tracks
 
@@ -262,7 +263,7 @@ def anomaly_from_checkpoint(ckpt: dict, run_dir: Path | None = None) -> AnomalyT
     inputs, score, background, mapping)."""
     info = ckpt["hyper_parameters"]["anomaly"]
     inputs = AnomalyInputs(**info["inputs"])
-    model = build_anomaly_model(info["model"], info["params"], inputs.n_features)
+    model = build_anomaly_model(info["model"], info["params"], inputs.n_features, quant_spec(info.get("quantization")))
     model.load_state_dict({k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")})
     model.set_score(info["score"])
     return AnomalyTagger(model, inputs, info["model"], info.get("background"), info.get("mapping"), run_dir,

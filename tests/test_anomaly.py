@@ -33,6 +33,7 @@ TINY = {
             "model.params.z_steps=2", "model.params.x_steps=2"],
     "graph_ae": ["model.params.dim=16", "model.params.heads=2", "model.params.layers=1", "model.params.n_out=8",
                  "model.params.iterations=10", "anomaly.max_particles=16"],
+    "feature_vae": ["anomaly.background=[QCD]"],  # its config trains on the g/q jets of five-class files
 }
 
 
@@ -143,13 +144,16 @@ def test_distance_correlation():
 @pytest.mark.parametrize("name", list(ANOMALY_MODELS))
 def test_every_model_scores_and_trains_a_step(name):
     torch.manual_seed(0)
-    params = {"graph_ae": {"dim": 16, "heads": 2, "layers": 1}}.get(name, {"channels": [4, 8], "latent": 4})
+    params = {"graph_ae": {"dim": 16, "heads": 2, "layers": 1}, "feature_vae": {"hidden": [8, 4]}}.get(
+        name, {"channels": [4, 8], "latent": 4})
     if name == "nae":
         params.update(ae_epochs=0, z_steps=2, x_steps=2)
     model = build_anomaly_model(name, params, 3)
     if model.input_kind == "image":
         x = torch.rand(8, 1, 40, 40)
         inputs = x / x.sum((2, 3), keepdim=True)
+    elif model.input_kind == "features":
+        inputs = torch.rand(8, 3) * torch.tensor([100.0, 50.0, 1.0])  # GeV, a count, a ratio
     else:
         inputs = (torch.rand(8, 12, 3), torch.ones(8, 12, dtype=torch.bool))
     optimizer = torch.optim.Adam(model.parameters(), 1e-3)

@@ -136,9 +136,13 @@ def test_hls4ml_emulation_of_the_quantised_network_follows_pytorch(runs, tmp_pat
     # every layer is bit-exact; only the softmax tables round (steps of 0.001 in the logit differences)
     assert np.mean(emulated.argmax(1) == reference.argmax(1)) >= 0.98
     assert np.abs(emulated - reference).max() <= 1e-2
-    # the float network is refused with one error (its route does not follow PyTorch yet)
-    with pytest.raises(InputError, match="model.quantization"):
-        export_hls4ml(jetgnn.load_tagger(runs[0][0]), tmp_path / "float")
+    # the float network, post-training fixed<16,6> through hls4ml's PyTorch front end, follows PyTorch too
+    floating = jetgnn.load_tagger(runs[0][0])
+    result = export_hls4ml(floating, tmp_path / "float")
+    assert not result.quantized and not (tmp_path / "float" / "model.qonnx").exists()
+    emulated, reference = result.predict_proba(firmware_inputs(floating, jets)), floating.predict_proba(jets)
+    assert np.mean(emulated.argmax(1) == reference.argmax(1)) >= 0.98
+    assert np.abs(emulated - reference).max() <= 2e-2
 
 
 @needs_gxx
@@ -153,3 +157,82 @@ def test_hls4ml_cli_export_and_its_errors(runs, tmp_path, capsys):
     assert "not empty" in capsys.readouterr().err
     assert main(["export", str(runs[1][0]), "--format", "hls4ml"]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def trigger_vae(tmp_path_factory):
+    """The quantised trigger VAE of configs/anomaly_feature_vae.yaml on the g and q jets of the bundled sample."""
+    from jetgnn.cli import main
+
+    out = tmp_path_factory.mktemp("trigger_vae") / "run"
+    assert main(["anomaly", "train", str(CONFIGS / "anomaly_feature_vae.yaml"), "--out", str(out), "-q"]) == 0
+    return out
+
+
+def _auc(background: np.ndarray, signal: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(np.r_[np.zeros(len(background)), np.ones(len(signal))], np.r_[background, signal]))
+
+
+def test_the_quantised_trigger_vae_scores_the_clipped_kl_and_flags_top_jets(trigger_vae, tmp_path):
+    from jetgnn.datasets.anomaly_inputs import model_inputs
+    from jetgnn.io.jets import Jets
+
+    tagger = jetgnn.load_tagger(trigger_vae)
+    assert tagger.model.quantization.bits == 8 and tagger.model.score_name == "kl_mu"
+    assert tagger.inputs.features == ("jet_mass", "jet_nparticles", "jet_sdmass", "jet_tau21", "jet_tau32")
+    jets = jetgnn.read_jets(MULTICLASS)
+    score = tagger.anomaly_score(jets)
+    with torch.no_grad():
+        _, mu, _ = tagger.model.encode(torch.as_tensor(model_inputs(jets, tagger.inputs)[0]))
+    np.testing.assert_allclose(score, 0.5 * mu.pow(2).sum(1).numpy(), rtol=1e-5)  # the clipped KL, by definition
+    # the mu layer's weights lie on one power-of-two grid of at most 2^8 values
+    values = torch.unique(tagger.model.mu.quant_weight().value.detach())
+    step = torch.min(torch.diff(values))
+    assert len(values) <= 256 and float(torch.log2(step)).is_integer()
+    assert torch.allclose(values / step, torch.round(values / step), atol=1e-4)
+    labels, names = np.asarray(jets.labels), jets.label_names
+    background = np.isin(labels, [names.index("g"), names.index("q")])
+    assert _auc(score[background], score[labels == names.index("t")]) > 0.7  # top jets are anomalous to g/q
+    # ONNX round trip of the quantised network
+    path = jetgnn.export_onnx(trigger_vae, tmp_path / "vae.onnx", check_jets=jets[:200])
+    np.testing.assert_allclose(jetgnn.OnnxTagger(path).anomaly_score(jets[:200]), score[:200], rtol=1e-4, atol=1e-6)
+    # a file without one of its features: one error naming it
+    without = Jets(jets.arrays[[f for f in jets.fields if f != "jet_sdmass"]])
+    with pytest.raises(InputError, match="jet_sdmass"):
+        tagger.anomaly_score(without)
+
+
+@needs_gxx
+def test_hls4ml_emulation_of_the_trigger_vae_gives_its_clipped_kl(trigger_vae, tmp_path):
+    from jetgnn.export.hls4ml import export_hls4ml, firmware_inputs
+
+    tagger = jetgnn.load_tagger(trigger_vae)
+    result = export_hls4ml(tagger, tmp_path / "hls")
+    meta = json.loads((tmp_path / "hls" / "preprocessing.json").read_text())
+    assert meta["outputs"] == ["mu_0", "mu_1", "mu_2"] and meta["label_names"] is None
+    assert meta["names"] == list(tagger.inputs.features)
+    jets = jetgnn.read_jets(MULTICLASS)
+    emulated, reference = result.anomaly_score(firmware_inputs(tagger, jets)), tagger.anomaly_score(jets)
+    assert np.abs(emulated - reference).max() <= 1e-4 * reference.max()  # every layer is bit-exact
+    cut = np.quantile(reference, 0.99)
+    assert np.mean((emulated > cut) == (reference > cut)) >= 0.999
+    with pytest.raises(InputError, match="anomaly_score"):
+        result.predict_proba(firmware_inputs(tagger, jets))
+
+
+def test_trigger_vae_settings_are_validated(trigger_vae, tmp_path):
+    from jetgnn.anomaly.config import AnomalyConfig
+    from jetgnn.export.hls4ml import export_hls4ml
+
+    with pytest.raises(ValueError, match="model.quantization"):
+        AnomalyConfig(model={"name": "ae", "quantization": {"bits": 6}})
+    with pytest.raises(ValueError, match="anomaly.features"):
+        AnomalyConfig(model={"name": "feature_vae"}, anomaly={"features": []})
+    with pytest.raises(ValueError, match="twice"):
+        AnomalyConfig(model={"name": "feature_vae"}, anomaly={"features": ["jet_mass", "jet_mass"]})
+    tagger = jetgnn.load_tagger(trigger_vae)
+    tagger.model.set_score("kl")  # needs sigma: not what the firmware computes
+    with pytest.raises(InputError, match="kl_mu"):
+        export_hls4ml(tagger, tmp_path / "hls")

@@ -7,19 +7,22 @@ from typing import Any
 
 from pydantic import model_validator
 
-from jetgnn.datasets.anomaly_inputs import AnomalyInputs
-from jetgnn.models.anomaly import ANOMALY_MODELS, check_anomaly_parameters
+from jetgnn.datasets.anomaly_inputs import DEFAULT_JET_FEATURES, AnomalyInputs
+from jetgnn.models.anomaly import ANOMALY_MODELS, QUANTIZABLE_ANOMALY, check_anomaly_parameters
+from jetgnn.models.config import QuantizationConfig
 from jetgnn.training.config import TrainConfig
 from jetgnn.transforms.images import ImageOptions
 from jetgnn.utils.config import ConfigModel, NonNegativeFloat, PositiveFloat, PositiveInt, did_you_mean
 
 
 class AnomalyModelSection(ConfigModel):
-    """name : an anomaly model (``ae``, ``vae``, ``nae``, ``graph_ae``); params : its hyper-parameters
-    (``jetgnn.models.anomaly.anomaly_parameters(name)``)."""
+    """name : an anomaly model (``ae``, ``vae``, ``nae``, ``graph_ae``, ``feature_vae``); params : its
+    hyper-parameters (``jetgnn.models.anomaly.anomaly_parameters(name)``); quantization : quantisation-aware
+    training in fixed point (feature_vae; as the taggers' ``model.quantization``)."""
 
     name: str = "ae"
     params: dict[str, Any] = {}
+    quantization: QuantizationConfig | None = None
 
     @model_validator(mode="after")
     def _known(self):
@@ -27,6 +30,9 @@ class AnomalyModelSection(ConfigModel):
             raise ValueError(f"'model.name' must be one of {', '.join(ANOMALY_MODELS)}; got {self.name!r}"
                              f"{did_you_mean(self.name, ANOMALY_MODELS)}")
         check_anomaly_parameters(self.name, self.params, config=True)
+        if self.quantization is not None and self.name not in QUANTIZABLE_ANOMALY:
+            raise ValueError(f"'model.quantization' of anomaly models is available for "
+                             f"{', '.join(QUANTIZABLE_ANOMALY)}, not {self.name}")
         return self
 
 
@@ -42,12 +48,22 @@ class ImageSection(ConfigModel):
 class AnomalySection(ConfigModel):
     """background : the classes of labelled files that are background (None: every jet of the training files);
     score : which score of the model (None: its first; vae: reconstruction, kl, both, kl_mu); image : the jet
-    images of the image models; max_particles : constituents of graph_ae."""
+    images of the image models; max_particles : constituents of graph_ae; features : the per-jet fields of
+    feature_vae (any per-jet field, jet_mass, jet_nparticles, jet_tau21, jet_tau32)."""
 
     background: list[str] | None = None
     score: str | None = None
     image: ImageSection = ImageSection()
     max_particles: PositiveInt = 32
+    features: list[str] = list(DEFAULT_JET_FEATURES)
+
+    @model_validator(mode="after")
+    def _features(self):
+        if not self.features:
+            raise ValueError("'anomaly.features' must name at least one per-jet field")
+        if len(set(self.features)) != len(self.features):
+            raise ValueError(f"'anomaly.features' lists a field twice: {self.features}")
+        return self
 
 
 class AnomalyConfig(TrainConfig):
@@ -73,7 +89,7 @@ class AnomalyConfig(TrainConfig):
         kind = ANOMALY_MODELS[self.model.name].input_kind
         image = ImageOptions(size=self.anomaly.image.size, extent=self.anomaly.image.extent,
                              smear=self.anomaly.image.smear)
-        return AnomalyInputs(kind, image, self.anomaly.max_particles)
+        return AnomalyInputs(kind, image, self.anomaly.max_particles, tuple(self.anomaly.features))
 
     def score_name(self) -> str:
         return self.anomaly.score or ANOMALY_MODELS[self.model.name].scores[0]

@@ -38,8 +38,10 @@ def train_anomaly(config, out=None, *, train=None, val=None, epochs=None, seed=N
 
 
 def _anomaly_info(cfg: AnomalyConfig) -> dict:
+    quantization = cfg.model.quantization
     return {"model": cfg.model.name, "params": dict(cfg.model.params), "inputs": cfg.inputs().to_dict(),
-            "score": cfg.score_name(), "background": cfg.anomaly.background, "mapping": cfg.data.mapping}
+            "score": cfg.score_name(), "background": cfg.anomaly.background, "mapping": cfg.data.mapping,
+            "quantization": None if quantization is None else quantization.to_dict()}
 
 
 def _train(cfg: AnomalyConfig, out: Path, run, progress: bool) -> Path:
@@ -52,7 +54,9 @@ def _train(cfg: AnomalyConfig, out: Path, run, progress: bool) -> Path:
         check_resumable(run.last, cfg, None, None)
     write_yaml(out / "config.yaml", cfg.to_dict())
     datamodule.setup()
-    model = build_anomaly_model(cfg.model.name, cfg.model.params, inputs.n_features)
+    quantization = cfg.model.quantization
+    model = build_anomaly_model(cfg.model.name, cfg.model.params, inputs.n_features,
+                                None if quantization is None else quantization.spec())
     model.set_score(info["score"])
     module = AnomalyModule(model, cfg, info, steps_per_epoch=len(datamodule.train_set),
                            input_ranges=training_ranges(split.train))

@@ -1,20 +1,25 @@
-"""FPGA firmware of a trigger tagger with hls4ml, and its bit-accurate C++ emulation (no FPGA toolchain needed).
+"""FPGA firmware of a trigger tagger or anomaly model with hls4ml, and its bit-accurate C++ emulation (no FPGA
+toolchain needed).
 
 What is exported is the network after the input standardisation: ``body`` and ``head`` of an
-:class:`~jetgnn.models.mlp_baseline.MLPTagger` on jet features, with a softmax. The standardisation (the frozen
-input BatchNorm, an affine map per feature) runs where the features are computed, before the firmware, and is
-written next to the project (``preprocessing.json``).
+:class:`~jetgnn.models.mlp_baseline.MLPTagger` on jet features, with a softmax; or, for the trigger anomaly
+model (:class:`~jetgnn.models.anomaly.feature_vae.FeatureVAE`, ``jetgnn anomaly train``), its encoder and μ
+head, whose outputs give the clipped-KL score :math:`\tfrac12\\sum_k \\mu_k^2` (a sum of squares after the
+firmware; :meth:`Hls4mlExport.anomaly_score`). The standardisation (the frozen input BatchNorm, an affine map per
+feature) runs where the features are computed, before the firmware, and is written next to the project
+(``preprocessing.json``).
 
 Two routes:
 - a quantisation-aware network (``model.quantization``, Brevitas) goes Brevitas -> QONNX -> hls4ml: every weight
   and activation precision comes from the QONNX ``Quant`` nodes, so the firmware computes what PyTorch computed;
 - a float network goes through hls4ml's PyTorch front end with one fixed-point type everywhere
-  (post-training quantisation, ``precision``); only with ``allow_float``: its softmax does not follow PyTorch yet
-  (measured 54% argmax agreement), so :func:`export_hls4ml` refuses it by default.
+  (post-training quantisation, ``precision``; default ``fixed<16,6>``, the hls4ml jet-tagging choice).
 
 In both, the logits feeding the softmax and the softmax's tables get the pinned ``softmax_precision``: with the
 automatic choice the softmax lookup table collapses (~47% argmax agreement with PyTorch instead of ~99%).
-Accumulators get the wide ``accumulator_precision``, so that only the softmax tables round.
+Accumulators get the wide ``accumulator_precision``, so that only the softmax tables round. The layers' C++
+configs are formatted again after these pins (hls4ml formats them at conversion, and the softmax derives the
+index type of its exp table from its input's type then).
 
 ``compile()`` builds the C++ emulation library with g++ (the optional extra ``jetgnn[trigger]``: hls4ml, qonnx,
 brevitas); without g++ the project is written and the emulation is skipped with one message.
@@ -33,9 +38,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from jetgnn.datasets.anomaly_inputs import model_inputs
 from jetgnn.errors import InputError, MissingExtraError
 from jetgnn.graphs.builder import build_graphs
+from jetgnn.models.anomaly.feature_vae import FeatureVAE
 from jetgnn.models.mlp_baseline import MLPTagger
+from jetgnn.tagger import AnomalyTagger
 
 #: defaults: ap_fixed<16,6> for a float network (the hls4ml jet-tagging choice), wide accumulators, and the
 #: precision pinned before the softmax
@@ -67,10 +75,16 @@ def has_compiler() -> bool:
 
 
 def firmware_model(model: nn.Module) -> nn.Sequential:
-    """The part of a trigger tagger that runs in firmware: ``body -> head -> softmax`` (eval mode, dropout gone)."""
+    """The part of a trigger model that runs in firmware (eval mode, dropout gone): ``body -> head -> softmax``
+    of an mlp tagger on jet features, ``encoder -> mu`` of a feature_vae."""
+    if isinstance(model, FeatureVAE):
+        if model.score_name != "kl_mu":
+            raise InputError(f"hls4ml export of feature_vae computes the clipped-KL score kl_mu from the encoder's mu; "
+                             f"this run scores {model.score_name!r}: train with anomaly.score: kl_mu")
+        return nn.Sequential(*[m for m in model.encoder if not isinstance(m, nn.Dropout)], model.mu).eval()
     if not isinstance(model, MLPTagger) or model.use_particles:
-        raise InputError("hls4ml export is for the mlp on jet features (model.name: mlp, use_particles: false); "
-                         f"this run is {type(model).__name__}"
+        raise InputError("hls4ml export is for the mlp on jet features (model.name: mlp, use_particles: false) and "
+                         f"the anomaly model feature_vae; this run is {type(model).__name__}"
                          + (" on particles" if isinstance(model, MLPTagger) else ""))
     layers = [m for m in [*model.body, model.head] if not isinstance(m, nn.Dropout)]
     return nn.Sequential(*layers, nn.Softmax(dim=1)).eval()
@@ -85,30 +99,47 @@ class Standardisation:
     scale: list[float]
 
     @classmethod
-    def of(cls, model: MLPTagger) -> Standardisation:
-        norm = model.input_norm
-        scale = (norm.weight / torch.sqrt(norm.running_var + norm.eps)).detach().double()
-        offset = (norm.running_mean - norm.bias.detach() / scale).double()
-        names = [model.spec.u_names[int(k)] for k in model.global_index]
+    def of(cls, tagger) -> Standardisation:
+        """The input map of a Tagger's mlp or an AnomalyTagger's feature_vae (whose BatchNorm has no affine
+        part)."""
+        norm = tagger.model.input_norm
+        weight = torch.ones_like(norm.running_mean) if norm.weight is None else norm.weight.detach()
+        bias = torch.zeros_like(norm.running_mean) if norm.bias is None else norm.bias.detach()
+        scale = (weight / torch.sqrt(norm.running_var + norm.eps)).double()
+        offset = (norm.running_mean - bias / scale).double()
+        if isinstance(tagger, AnomalyTagger):
+            names = list(tagger.inputs.features)
+        else:
+            names = [tagger.model.spec.u_names[int(k)] for k in tagger.model.global_index]
         return cls(names, offset.tolist(), scale.tolist())
 
 
 def firmware_inputs(tagger, jets) -> np.ndarray:
     """[n_jets, n_features] standardised inputs of the firmware for ``jets`` (float32, C order)."""
     model = tagger.model
-    batch = build_graphs(jets, **tagger.graph_options)
     with torch.no_grad():
-        return np.ascontiguousarray(model.input_norm.eval()(model.inputs(batch)).numpy().astype(np.float32))
+        if isinstance(tagger, AnomalyTagger):
+            standardised = model.input_norm.eval()(torch.as_tensor(model_inputs(jets, tagger.inputs)[0]))
+        else:
+            standardised = model.input_norm.eval()(model.inputs(build_graphs(jets, **tagger.graph_options)))
+        return np.ascontiguousarray(standardised.numpy().astype(np.float32))
 
 
-def _pin_softmax(config: dict, softmax_precision: str, accumulator: str) -> None:
-    """Wide accumulators everywhere, the pinned precision on the logits and in the softmax tables."""
+def _wide_accumulators(config: dict, accumulator: str) -> list[str]:
+    """Give every layer of an hls4ml config the wide ``accumulator`` type; returns the layer names."""
     layers = config.setdefault("LayerName", {})
     names = list(layers)
     for name in names:
         precision = layers[name].setdefault("Precision", {})
         if isinstance(precision, dict) and "accum" in precision:
             precision["accum"] = accumulator
+    return names
+
+
+def _pin_softmax(config: dict, softmax_precision: str, accumulator: str) -> None:
+    """Wide accumulators everywhere, the pinned precision on the logits and in the softmax tables."""
+    names = _wide_accumulators(config, accumulator)
+    layers = config["LayerName"]
     # the ONNX front end names it Softmax_0; the PyTorch one by module index: it is the last layer either way
     softmax = [name for name in names if "softmax" in name.lower()] or names[-1:]
     for name in softmax:
@@ -153,6 +184,7 @@ def _pin_logits(hls_model) -> None:
                 _set_precision(layer.attributes[name].precision, parse(text))
 
 
+
 def _qonnx_graph(network: nn.Sequential, n_inputs: int, path: Path):
     """Brevitas -> QONNX file at ``path``, cleaned for hls4ml (shapes inferred, Gemm as MatMul); the ModelWrapper."""
     try:
@@ -174,47 +206,61 @@ def _qonnx_graph(network: nn.Sequential, n_inputs: int, path: Path):
 @dataclass
 class Hls4mlExport:
     """An exported firmware project: ``out`` (the hls4ml project, ``preprocessing.json``, ``model.qonnx`` for a
-    quantised network), the hls4ml model (``hls_model``; ``compiled`` if the C++ emulation is built)."""
+    quantised network), the hls4ml model (``hls_model``; ``compiled`` if the C++ emulation is built);
+    ``label_names`` : the classes of a tagger (None for the anomaly model); ``outputs`` : the firmware's output
+    names (the classes, or mu_0 ... of a feature_vae)."""
 
     out: Path
     hls_model: object
     standardisation: Standardisation
     quantized: bool
     compiled: bool
-    label_names: list[str]
+    label_names: list[str] | None
+    outputs: list[str]
 
-    def predict_proba(self, inputs: np.ndarray) -> np.ndarray:
-        """[n_jets, n_classes] probabilities of the C++ emulation for standardised ``inputs``."""
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        """[n_jets, n_outputs] outputs of the C++ emulation for standardised ``inputs``."""
         if not self.compiled:
             raise InputError("the hls4ml emulation was not compiled (no g++ on the PATH)")
         out = self.hls_model.predict(np.ascontiguousarray(inputs, dtype=np.float32))
         return np.asarray(out, dtype=np.float64).reshape(len(inputs), -1)
 
+    def predict_proba(self, inputs: np.ndarray) -> np.ndarray:
+        """[n_jets, n_classes] probabilities of a tagger's C++ emulation for standardised ``inputs``."""
+        if self.label_names is None:
+            raise InputError("this firmware is an anomaly model: use anomaly_score")
+        return self.predict(inputs)
+
+    def anomaly_score(self, inputs: np.ndarray) -> np.ndarray:
+        """[n_jets] clipped-KL score 0.5 * sum(mu^2) of a feature_vae's C++ emulation for standardised
+        ``inputs``."""
+        if self.label_names is not None:
+            raise InputError("this firmware is a tagger: use predict_proba")
+        return 0.5 * np.square(self.predict(inputs)).sum(axis=1)
+
 
 def export_hls4ml(tagger, out, precision: str = DEFAULT_PRECISION, softmax_precision: str = SOFTMAX_PRECISION,
                   accumulator_precision: str = ACCUMULATOR_PRECISION, backend: str = "Vitis",
-                  io_type: str = "io_parallel", compile: bool = True, allow_float: bool = False) -> Hls4mlExport:
-    """Write the hls4ml project of a trigger tagger (a :class:`~jetgnn.Tagger` of an mlp on jet features) to the
-    new folder ``out`` and build its C++ emulation (if ``compile`` and g++ is there).
+                  io_type: str = "io_parallel", compile: bool = True) -> Hls4mlExport:
+    """Write the hls4ml project of a trigger tagger (a :class:`~jetgnn.Tagger` of an mlp on jet features, or the
+    :class:`~jetgnn.tagger.AnomalyTagger` of a feature_vae) to the new folder ``out`` and build its C++ emulation
+    (if ``compile`` and g++ is there).
 
     precision : fixed-point type of a float network's weights and activations (ignored for a quantisation-aware
     network, whose QONNX graph carries its own); softmax_precision : the pinned type of the logits and softmax
-    tables; accumulator_precision : the type of the sums inside the dense layers; allow_float : export a float
-    network anyway (its emulation does not follow PyTorch yet: for studies of the post-training route only).
+    tables; accumulator_precision : the type of the sums inside the dense layers.
     """
     hls4ml = _hls4ml()
     model = tagger.model
     network = firmware_model(model)
+    softmax = isinstance(network[-1], nn.Softmax)
+    outputs = list(tagger.label_names) if softmax else [f"mu_{k}" for k in range(network[-1].out_features)]
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise InputError(f"{out} exists and is not empty: choose a new --out for the hls4ml project")
-    standardisation = Standardisation.of(model)
+    standardisation = Standardisation.of(tagger)
     n_inputs = len(standardisation.names)
     quantized = getattr(model, "quantization", None) is not None
-    if not quantized and not allow_float:
-        raise InputError("hls4ml export needs a quantisation-aware network (train with model.quantization: "
-                         "{bits: 6}); the float route (post-training fixed point) does not reproduce PyTorch yet "
-                         "(measured: 54% argmax agreement)")
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -235,14 +281,24 @@ def export_hls4ml(tagger, out, precision: str = DEFAULT_PRECISION, softmax_preci
                 return hls4ml.converters.convert_from_pytorch_model(network, output_dir=str(work / "hls"),
                                                                     backend=backend, io_type=io_type,
                                                                     hls_config=config)
-        _pin_softmax(config, softmax_precision, accumulator_precision)
+        if softmax:
+            _pin_softmax(config, softmax_precision, accumulator_precision)
+        else:
+            _wide_accumulators(config, accumulator_precision)
         hls_model = convert()
-        _pin_logits(hls_model)
+        if softmax:
+            _pin_logits(hls_model)
         if quantized:
             _pin_input(hls_model)
+        # the layers' C++ configs were formatted at conversion, from the types before the pins: format them again
+        # (the softmax derives the index type of its exp table, x_max - x_i, from its input's type; left at the
+        # float route's automatic ufixed<37,17>, a 15-bit index steps by 4 in the logits: 54% argmax agreement)
+        hls_model.apply_flow(f"{backend.lower()}:apply_templates")
+        score = {} if softmax else {"score": "kl_mu = 0.5 * sum_k mu_k^2 of the firmware outputs"}
         (work / "preprocessing.json").write_text(json.dumps(
-            {**asdict(standardisation), "label_names": list(tagger.label_names), "quantized": quantized,
-             "precision": None if quantized else precision, "softmax_precision": softmax_precision,
+            {**asdict(standardisation), "label_names": list(tagger.label_names) if softmax else None,
+             "outputs": outputs, **score, "quantized": quantized, "precision": None if quantized else precision,
+             "softmax_precision": softmax_precision if softmax else None,
              "note": "x_firmware = (x - offset) * scale, features in this order"}, indent=1))
         if out.exists():
             out.rmdir()  # an empty folder given as --out
@@ -258,4 +314,5 @@ def export_hls4ml(tagger, out, precision: str = DEFAULT_PRECISION, softmax_preci
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
-    return Hls4mlExport(out, hls_model, standardisation, quantized, compiled, list(tagger.label_names))
+    return Hls4mlExport(out, hls_model, standardisation, quantized, compiled,
+                        list(tagger.label_names) if softmax else None, outputs)

@@ -25,10 +25,10 @@ scores the same whatever N it is padded to. :func:`onnx_inputs` makes these arra
 tagger's own graph options; the feature names, classes and graph options travel in the model's metadata,
 so :class:`OnnxTagger` scores ROOT files without the run directory.
 
-Anomaly models (``jetgnn anomaly train``) export their score: input ``images`` [B, 1, S, S] (the image models)
-or ``particles`` [B, N, 3] and ``mask`` [B, N] (graph_ae), output ``anomaly_score`` [B]; their inputs' options
-travel in the metadata (``anomaly``), and :meth:`OnnxTagger.anomaly_score` scores jets like
-``AnomalyTagger.anomaly_score``.
+Anomaly models (``jetgnn anomaly train``) export their score: input ``images`` [B, 1, S, S] (the image models),
+``particles`` [B, N, 3] and ``mask`` [B, N] (graph_ae) or ``features`` [B, F] (feature_vae), output
+``anomaly_score`` [B]; their inputs' options travel in the metadata (``anomaly``), and
+:meth:`OnnxTagger.anomaly_score` scores jets like ``AnomalyTagger.anomaly_score``.
 """
 
 from __future__ import annotations
@@ -186,17 +186,21 @@ def _metadata(tagger, wrapper: PaddedTagger, n_min: int) -> dict[str, str]:
             "outputs": json.dumps(wrapper.output_names)}
 
 
+#: the ONNX input names of the anomaly models, by input kind
+ANOMALY_INPUT_NAMES = {"image": ["images"], "particles": ["particles", "mask"], "features": ["features"]}
+
+
 class _AnomalyScore(nn.Module):
-    """An anomaly model's score with plain tensor inputs (images, or particles and mask)."""
+    """An anomaly model's score with plain tensor inputs (images; particles and mask; or jet features)."""
 
     def __init__(self, model, kind: str):
         super().__init__()
         self.model, self.kind = model.eval(), kind
-        self.input_names = ["images"] if kind == "image" else ["particles", "mask"]
+        self.input_names = ANOMALY_INPUT_NAMES[kind]
         self.output_names = ["anomaly_score"]
 
     def forward(self, *inputs):
-        return self.model.score(inputs[0] if self.kind == "image" else tuple(inputs))
+        return self.model.score(inputs[0] if len(inputs) == 1 else tuple(inputs))
 
 
 def _anomaly_example(tagger: AnomalyTagger) -> tuple[tuple[torch.Tensor, ...], dict]:
@@ -206,6 +210,8 @@ def _anomaly_example(tagger: AnomalyTagger) -> tuple[tuple[torch.Tensor, ...], d
         size = tagger.inputs.image.size
         images = torch.rand(3, 1, size, size, generator=generator)
         return (images / images.sum((2, 3), keepdim=True),), {"inputs": ({0: jets},)}
+    if tagger.inputs.kind == "features":
+        return (torch.rand(3, tagger.inputs.n_features, generator=generator),), {"inputs": ({0: jets},)}
     n = max(4, tagger.inputs.max_particles // 2)
     x = torch.rand(3, n, tagger.inputs.n_features, generator=generator)
     mask = torch.ones(3, n, dtype=torch.bool)

@@ -92,6 +92,22 @@ def _globals(arrays, names, mass, counts_all) -> tuple[torch.Tensor, list[str]]:
     return torch.from_numpy(u), list(names)
 
 
+def jet_globals(jets, names: Sequence[str]) -> np.ndarray:
+    """[n_jets, len(names)] float32 per-jet features of ``jets`` (Jets or their awkward array), as ``u`` holds
+    them: any per-jet field, ``jet_mass`` recomputed from all constituents (GeV), ``jet_nparticles`` the
+    multiplicity, or a derived one (DERIVED_GLOBALS). An unknown name is one InputError listing the per-jet
+    fields."""
+    arrays = jets.arrays if isinstance(jets, Jets) else jets
+    names = list(names)
+    mass = counts = None
+    if "jet_mass" in names:
+        mass = jet_mass(constituent_sum(arrays.part_px, arrays.part_py, arrays.part_pz, arrays.part_energy))
+    if "jet_nparticles" in names:
+        counts = ak.to_numpy(ak.num(arrays.part_px, axis=1))
+    return _globals(arrays, names, mass, counts if counts is not None else np.zeros(len(arrays), np.int64))[0] \
+        .numpy()
+
+
 def _hardest_nodes(arrays, max_particles: int | None) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Flat per-node arrays of the N hardest constituents of every jet (px, py, pz, energy, deta, dphi, the
     optional ``part_*`` fields present and ``part_index``), their counts, and all constituents' counts."""

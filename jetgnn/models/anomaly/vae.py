@@ -27,6 +27,11 @@ from jetgnn.models.anomaly.conv import ConvDecoder, ConvEncoder
 from jetgnn.models.anomaly.disco import with_decorrelation
 
 
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """[n] KL divergence of N(μ, σ²) from N(0, 1), summed over the latent dimensions ([n, latent] inputs)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1)
+
+
 class ConvVAE(AnomalyModel):
     scores = ("reconstruction", "kl", "both", "kl_mu")
 
@@ -42,9 +47,7 @@ class ConvVAE(AnomalyModel):
         mu, logvar = self.encoder(images).chunk(2, dim=1)
         return mu, logvar.clamp(-self.logvar_clip, self.logvar_clip)
 
-    @staticmethod
-    def kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1)
+    kl = staticmethod(gaussian_kl)
 
     def score(self, images: torch.Tensor) -> torch.Tensor:
         mu, logvar = self.encode(images)
