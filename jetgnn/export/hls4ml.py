@@ -42,6 +42,7 @@ from jetgnn.datasets.anomaly_inputs import model_inputs
 from jetgnn.errors import InputError, MissingExtraError
 from jetgnn.graphs.builder import build_graphs
 from jetgnn.models.anomaly.feature_vae import FeatureVAE
+from jetgnn.models.anomaly.vae import clipped_kl
 from jetgnn.models.mlp_baseline import MLPTagger
 from jetgnn.tagger import AnomalyTagger
 
@@ -184,7 +185,6 @@ def _pin_logits(hls_model) -> None:
                 _set_precision(layer.attributes[name].precision, parse(text))
 
 
-
 def _qonnx_graph(network: nn.Sequential, n_inputs: int, path: Path):
     """Brevitas -> QONNX file at ``path``, cleaned for hls4ml (shapes inferred, Gemm as MatMul); the ModelWrapper."""
     try:
@@ -236,7 +236,7 @@ class Hls4mlExport:
         ``inputs``."""
         if self.label_names is not None:
             raise InputError("this firmware is a tagger: use predict_proba")
-        return 0.5 * np.square(self.predict(inputs)).sum(axis=1)
+        return clipped_kl(torch.from_numpy(self.predict(inputs))).numpy()
 
 
 def export_hls4ml(tagger, out, precision: str = DEFAULT_PRECISION, softmax_precision: str = SOFTMAX_PRECISION,

@@ -195,7 +195,7 @@ class _AnomalyScore(nn.Module):
 
     def __init__(self, model, kind: str):
         super().__init__()
-        self.model, self.kind = model.eval(), kind
+        self.model = model.eval()
         self.input_names = ANOMALY_INPUT_NAMES[kind]
         self.output_names = ["anomaly_score"]
 

@@ -99,13 +99,10 @@ def jet_globals(jets, names: Sequence[str]) -> np.ndarray:
     fields."""
     arrays = jets.arrays if isinstance(jets, Jets) else jets
     names = list(names)
-    mass = counts = None
-    if "jet_mass" in names:
+    mass = None
+    if "jet_mass" in names:  # a constituent sum: only when asked for
         mass = jet_mass(constituent_sum(arrays.part_px, arrays.part_py, arrays.part_pz, arrays.part_energy))
-    if "jet_nparticles" in names:
-        counts = ak.to_numpy(ak.num(arrays.part_px, axis=1))
-    return _globals(arrays, names, mass, counts if counts is not None else np.zeros(len(arrays), np.int64))[0] \
-        .numpy()
+    return _globals(arrays, names, mass, ak.to_numpy(ak.num(arrays.part_px, axis=1)))[0].numpy()
 
 
 def _hardest_nodes(arrays, max_particles: int | None) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:

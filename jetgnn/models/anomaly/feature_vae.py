@@ -30,7 +30,7 @@ from torch import nn
 
 from jetgnn.models.anomaly.base import AnomalyModel, reconstruction_error
 from jetgnn.models.anomaly.disco import with_decorrelation
-from jetgnn.models.anomaly.vae import gaussian_kl
+from jetgnn.models.anomaly.vae import clipped_kl, gaussian_kl
 from jetgnn.models.layers import mlp
 from jetgnn.models.layers.quant import QuantSpec, quant_linear, quant_mlp
 
@@ -56,19 +56,16 @@ class FeatureVAE(AnomalyModel):
                            activation="relu")
         self.beta, self.logvar_clip, self.decorrelation = float(beta), float(logvar_clip), float(decorrelation)
 
-    def standardise(self, features: torch.Tensor) -> torch.Tensor:
-        return self.input_norm(features)
-
     def encode(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(standardised inputs, μ, clipped log σ²) of raw ``features`` [n, F]."""
-        x = self.standardise(features)
+        x = self.input_norm(features)
         hidden = self.encoder(x)
         return x, self.mu(hidden), self.logvar(hidden).clamp(-self.logvar_clip, self.logvar_clip)
 
     def score(self, features: torch.Tensor) -> torch.Tensor:
         x, mu, logvar = self.encode(features)
         if self.score_name == "kl_mu":
-            return 0.5 * mu.pow(2).sum(1)
+            return clipped_kl(mu)
         if self.score_name == "kl":
             return gaussian_kl(mu, logvar)
         error = reconstruction_error(x, self.decoder(mu))

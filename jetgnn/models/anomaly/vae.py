@@ -32,6 +32,11 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1)
 
 
+def clipped_kl(mu: torch.Tensor) -> torch.Tensor:
+    """[n] the clipped KL of the trigger VAEs, ½Σ_k μ_k² ([n, latent] input): the σ terms of the KL dropped."""
+    return 0.5 * mu.pow(2).sum(1)
+
+
 class ConvVAE(AnomalyModel):
     scores = ("reconstruction", "kl", "both", "kl_mu")
 
@@ -54,7 +59,7 @@ class ConvVAE(AnomalyModel):
         if self.score_name == "kl":
             return self.kl(mu, logvar)
         if self.score_name == "kl_mu":
-            return 0.5 * mu.pow(2).sum(1)
+            return clipped_kl(mu)
         error = reconstruction_error(images, self.decoder(mu))
         if self.score_name == "reconstruction":
             return error
