@@ -51,15 +51,20 @@ def _cmd_generate(args) -> int:
     return 0
 
 
-def _cmd_train(args) -> int:
+def _report_metrics(run_dir) -> None:
+    """Print a training's metrics.json; under DDP only rank 0 does (the other ranks return before it exists)."""
     import os
 
+    if int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0:
+        _print_metrics(run_dir / "metrics.json")
+
+
+def _cmd_train(args) -> int:
     from jetgnn.workflows import train
 
     run_dir = train(args.config, out=args.out, train=args.train, val=args.val, epochs=args.epochs, seed=args.seed,
                     resume=args.resume, overrides=args.overrides, progress=not args.quiet, mapping=args.mapping)
-    if int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0:  # DDP: rank 0 reports
-        _print_metrics(run_dir / "metrics.json")
+    _report_metrics(run_dir)
     return 0
 
 
@@ -68,7 +73,7 @@ def _cmd_pretrain(args) -> int:
 
     run_dir = pretrain(args.config, out=args.out, data=args.data, epochs=args.epochs, seed=args.seed,
                        resume=args.resume, overrides=args.overrides, progress=not args.quiet)
-    _print_metrics(run_dir / "metrics.json")
+    _report_metrics(run_dir)
     return 0
 
 
@@ -77,7 +82,19 @@ def _cmd_anomaly_train(args) -> int:
 
     run_dir = train_anomaly(args.config, out=args.out, train=args.train, val=args.val, epochs=args.epochs,
                             seed=args.seed, resume=args.resume, overrides=args.overrides, progress=not args.quiet)
-    _print_metrics(run_dir / "metrics.json")
+    _report_metrics(run_dir)
+    return 0
+
+
+def _cmd_anomaly_decorrelate(args) -> int:
+    from pathlib import Path
+
+    from jetgnn.anomaly import decorrelate_anomaly
+
+    fitted = decorrelate_anomaly(args.run_dir, args.background, neighbours=args.neighbours, mapping=args.mapping)
+    print(f"fitted the mass map of {args.run_dir} on {len(fitted.mass)} background jets (windows of "
+          f"{fitted.neighbours}; mass {fitted.mass[0]:.1f}-{fitted.mass[-1]:.1f} GeV): "
+          f"{Path(args.run_dir) / 'mass_decorrelation.json'}; its anomaly_score is now F(score | mass)")
     return 0
 
 
@@ -105,8 +122,8 @@ def _print_metrics(path) -> None:
 
     metrics = json.loads(path.read_text())
     keys = ("auc", "sic_max", "signal_efficiency_at_bkg_1e-2", "signal_efficiency_at_bkg_1e-3",
-            "mass_jsd_at_bkg_1e-2", "val_score_mean", "accuracy", "rejection_at_30", "rejection_at_50",
-             "auc_b_vs_light", "auc_b_vs_c",
+            "mass_jsd_at_bkg_1e-2", "mass_jsd_floor_at_bkg_1e-2", "val_score_mean", "accuracy", "rejection_at_30",
+            "rejection_at_50", "auc_b_vs_light", "auc_b_vs_c",
             "rejection_light_at_70", "rejection_c_at_70", "vertex_efficiency", "vertex_purity",
             "track_origin_accuracy", "val_loss", "alignment", "uniformity", "n_jets", "n_params", "n_nonzero_params",
             "weight_sparsity", "macs_per_jet", "bops_per_jet", "train_time_s", "train_jets_per_s",
@@ -147,8 +164,8 @@ def _cmd_export_hls4ml(args) -> int:
         jets = read_jets(check_files, mapping=tagger.mapping if args.mapping is None else args.mapping,
                          entry_stop=args.check_jets)
         inputs = firmware_inputs(tagger, jets)
-        if result.label_names is None:  # the anomaly model: its clipped-KL score
-            emulated, reference = result.anomaly_score(inputs), tagger.anomaly_score(jets)
+        if result.label_names is None:  # the anomaly model: its clipped-KL score (the network's, without a mass map)
+            emulated, reference = result.anomaly_score(inputs), tagger.anomaly_score(jets, decorrelated=False)
             cut = np.quantile(reference, 0.99)
             same = float(np.mean((emulated > cut) == (reference > cut)))
             print(f"hls4ml emulation vs PyTorch on {len(jets)} jets: largest score difference "
@@ -391,6 +408,18 @@ def build_parser() -> argparse.ArgumentParser:
     ae.add_argument("--out", default=None, help="folder for metrics.json and plots (default: RUN_DIR/evaluation)")
     _add_mapping_option(ae, "the training mapping")
     ae.set_defaults(func=_cmd_anomaly_evaluate)
+    ad = an_sub.add_parser("decorrelate", help="fit a mass-decorrelated score (the score's background CDF at the "
+                                               "jet's mass) into an anomaly run",
+                           description="Fit the mass map of RUN_DIR on background jets (use other jets than the "
+                                       "ones you evaluate on): afterwards anomaly_score, predict, anomaly evaluate "
+                                       "and export give F(score | mass). Delete RUN_DIR/mass_decorrelation.json "
+                                       "to undo.")
+    ad.add_argument("run_dir")
+    ad.add_argument("--background", nargs="+", required=True, help="background ROOT files or globs")
+    ad.add_argument("--neighbours", type=int, default=1000,
+                    help="background jets in each mass window (default 1000; more: smoother, less local)")
+    _add_mapping_option(ad, "the training mapping")
+    ad.set_defaults(func=_cmd_anomaly_decorrelate)
 
     be = sub.add_parser("benchmark", help="train several taggers with several seeds on one split and compare them",
                         description="Train the models of a benchmark config (see configs/benchmark_*.yaml) with "

@@ -21,7 +21,11 @@ from jetgnn.models.base import JetScorer, unread_edge_options
 from jetgnn.models.complexity import ModelCost, model_cost
 from jetgnn.models.config import quant_spec
 from jetgnn.training.config import TrainConfig
+from jetgnn.transforms.mass_decorrelation import MassQuantileMap
 from jetgnn.vertexing.grouping import group_tracks
+
+#: the mass map of an anomaly run (``jetgnn anomaly decorrelate``), in its run directory
+MASS_DECORRELATION_FILE = "mass_decorrelation.json"
 
 
 def map_jet_chunks(jets_or_paths, batch_size: int, mapping, function) -> tuple[list, float]:
@@ -218,6 +222,9 @@ class AnomalyTagger:
     ``anomaly_score(jets_or_paths)`` returns one numpy score per jet (higher: more anomalous); ``predict`` is the
     same. ``background`` : the classes it was trained on (None: every jet of the training files); ``mapping`` :
     the branch mapping of the training files; ``label_names`` is None (no classes are predicted).
+    ``mass_map`` : a fitted :class:`~jetgnn.transforms.mass_decorrelation.MassQuantileMap` (``jetgnn anomaly
+    decorrelate``, stored in the run as ``mass_decorrelation.json``): the score is then the model's score mapped to
+    its background CDF at the jet's mass (``decorrelated=False`` gives the model's own score).
     """
 
     label_names = None
@@ -225,24 +232,32 @@ class AnomalyTagger:
     output_names = ("anomaly_score",)
 
     def __init__(self, model: AnomalyModel, inputs: AnomalyInputs, name: str, background: list[str] | None,
-                 mapping=None, run_dir: Path | None = None, input_ranges: dict | None = None):
+                 mapping=None, run_dir: Path | None = None, input_ranges: dict | None = None,
+                 mass_map: MassQuantileMap | None = None):
         self.model = model.eval()
+        self.mass_map = mass_map
         self.inputs, self.name, self.background, self.mapping = inputs, name, background, mapping
         self.run_dir = run_dir
         self.input_ranges = dict(input_ranges or {})
         self.last_inference_jets_per_s: float | None = None
 
     @torch.no_grad()
-    def _score_chunk(self, jets: Jets) -> np.ndarray:
-        return self.model.score(as_model_input(model_inputs(jets, self.inputs))).float().numpy()
+    def _score_chunk(self, jets: Jets, decorrelated: bool = True) -> np.ndarray:
+        score = self.model.score(as_model_input(model_inputs(jets, self.inputs))).float().numpy()
+        if decorrelated and self.mass_map is not None:
+            return self.mass_map.transform(score, ak.to_numpy(jets["jet_mass"])).astype(np.float32)
+        return score
 
-    def anomaly_score(self, jets_or_paths, batch_size: int = 1024, mapping=None) -> np.ndarray:
-        """[n_jets] anomaly scores of Jets or of files/globs read with ``mapping`` (default the training one)."""
+    def anomaly_score(self, jets_or_paths, batch_size: int = 1024, mapping=None,
+                      decorrelated: bool = True) -> np.ndarray:
+        """[n_jets] anomaly scores of Jets or of files/globs read with ``mapping`` (default the training one);
+        mass-decorrelated when the run has a mass map, unless ``decorrelated=False``."""
         if is_jet_collection(jets_or_paths):
             jets, counts = jets_from_collection(jets_or_paths, mapping)
-            return ak.unflatten(self.anomaly_score(jets, batch_size), counts)
+            return ak.unflatten(self.anomaly_score(jets, batch_size, decorrelated=decorrelated), counts)
         parts, self.last_inference_jets_per_s = map_jet_chunks(
-            jets_or_paths, batch_size, self.mapping if mapping is None else mapping, self._score_chunk)
+            jets_or_paths, batch_size, self.mapping if mapping is None else mapping,
+            lambda chunk: self._score_chunk(chunk, decorrelated))
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
     predict = anomaly_score
@@ -266,8 +281,21 @@ def anomaly_from_checkpoint(ckpt: dict, run_dir: Path | None = None) -> AnomalyT
     model = build_anomaly_model(info["model"], info["params"], inputs.n_features, quant_spec(info.get("quantization")))
     model.load_state_dict({k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")})
     model.set_score(info["score"])
+    map_file = run_dir / MASS_DECORRELATION_FILE if run_dir is not None else None
+    mass_map = read_mass_map(map_file) if map_file is not None and map_file.exists() else None
     return AnomalyTagger(model, inputs, info["model"], info.get("background"), info.get("mapping"), run_dir,
-                         ckpt["hyper_parameters"].get("input_ranges"))
+                         ckpt["hyper_parameters"].get("input_ranges"), mass_map)
+
+
+def read_mass_map(path: Path) -> MassQuantileMap:
+    """The mass map of a run's ``mass_decorrelation.json`` (one-line error when unreadable)."""
+    import json
+
+    try:
+        return MassQuantileMap.from_dict(json.loads(Path(path).read_text()))
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: not a readable mass-decorrelation map ({err.__class__.__name__}: {err})"[:300]) \
+            from None
 
 
 def load_tagger(run_dir, checkpoint: str = "best") -> Tagger | AnomalyTagger:

@@ -13,7 +13,7 @@ import uproot
 import jetgnn
 from jetgnn.cli import main
 from jetgnn.datasets.anomaly import select_background
-from jetgnn.evaluation.anomaly import anomaly_metrics, dark_machines_row, mass_jsd
+from jetgnn.evaluation.anomaly import anomaly_metrics, dark_machines_row, mass_jsd, mass_jsd_floor
 from jetgnn.io.jets import Jets
 from jetgnn.models.anomaly import ANOMALY_MODELS, build_anomaly_model
 from jetgnn.models.anomaly.disco import distance_correlation
@@ -177,6 +177,12 @@ def test_anomaly_metrics_on_known_distributions():
     assert metrics["mass_jsd_at_bkg_1e-2"] < 0.05
     sculpted = mass_jsd(background, np.where(background > 2.3, 80.0, mass))  # every passing jet at 80 GeV
     assert sculpted > 0.5
+    # the floor: what a mass-independent cut gives on these jets (200 passing, flat mass: ~0.028), and the JSD of
+    # an independent score agrees with it; sculpting is far above it
+    floor = metrics["mass_jsd_floor_at_bkg_1e-2"]
+    assert 0.015 < floor < 0.05 and abs(metrics["mass_jsd_at_bkg_1e-2"] - floor) < 0.02
+    assert sculpted > 5 * mass_jsd_floor(background, mass)
+    assert mass_jsd_floor(background, mass, seed=1) == pytest.approx(floor, rel=0.1)  # 200 draws: a stable mean
     row = dark_machines_row("top", "ae", background, signal)
     assert list(row) == ["Signal", "Model", "AUC", "1e-2", "1e-3", "1e-4"] and row["1e-4"] != ""
     assert dark_machines_row("top", "ae", background[:500], signal)["1e-4"] == ""  # below 1/N_bkg
@@ -304,6 +310,170 @@ def test_mass_decorrelation_adds_the_disco_penalty():
     assert "disco" not in a and 0 <= float(b["disco"]) <= 1
     assert float(b["loss"].detach()) == pytest.approx(float(a["loss"].detach()) * (1 + 5.0 * float(b["disco"])),
                                                       rel=1e-5)
+
+
+def _mass_dependent_scores(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A QCD-like mass spectrum (GeV) and a score that rises with the mass: a 1% cut sculpts heavily."""
+    rng = np.random.default_rng(seed)
+    mass = rng.gamma(3, 25, n)
+    return mass / 50 + rng.normal(0, 1, n), mass
+
+
+def test_the_mass_map_removes_the_sculpting_of_a_mass_dependent_score():
+    from jetgnn.transforms.mass_decorrelation import MassQuantileMap
+
+    score, mass = _mass_dependent_scores(20000)
+    test_score, test_mass = _mass_dependent_scores(40000, seed=1)
+    fitted = MassQuantileMap.fit(score, mass, neighbours=1000)
+    mapped = fitted.transform(test_score, test_mass)
+    before, after = mass_jsd(test_score, test_mass), mass_jsd(mapped, test_mass)
+    floor = mass_jsd_floor(mapped, test_mass)
+    assert before > 0.5 and after < 2.5 * floor and before > 20 * after, (before, after, floor)
+    assert ((mapped > 0) & (mapped < 1)).all()
+    # the 1% cut keeps ~1% of the background at low, middle and high mass alike (before: 0.1%, 0.6%, 7%)
+    cut = mapped > 0.99
+    for lo, hi in ((0, 50), (50, 100), (100, 300)):
+        window = (test_mass >= lo) & (test_mass < hi)
+        assert cut[window].mean() == pytest.approx(0.01, abs=0.004), (lo, hi, cut[window].mean())
+    # non-decreasing in the score at fixed mass, with tails beyond the fitted scores; an exact round trip
+    grid = np.linspace(-20, 40, 2000)
+    values = fitted.transform(grid, np.full(2000, 70.0))
+    assert (np.diff(values) >= 0).all() and values[0] < 1e-3 and values[-1] > 0.999
+    again = MassQuantileMap.from_dict(json.loads(json.dumps(fitted.to_dict())))
+    np.testing.assert_array_equal(again.transform(test_score[:100], test_mass[:100]), mapped[:100])
+    # a score independent of the mass keeps its power: the map is then (nearly) its global CDF
+    rng = np.random.default_rng(2)
+    plain = MassQuantileMap.fit(rng.normal(0, 1, 20000), mass, neighbours=1000)
+    bkg, sig = rng.normal(0, 1, 20000), rng.normal(1, 1, 20000)
+    auc = anomaly_metrics(bkg, sig)["auc"]
+    mapped_auc = anomaly_metrics(plain.transform(bkg, test_mass[:20000]), plain.transform(sig, test_mass[20000:]))
+    assert mapped_auc["auc"] == pytest.approx(auc, abs=0.01)
+
+
+def test_mass_map_errors_are_one_line():
+    from jetgnn.errors import InputError
+    from jetgnn.transforms.mass_decorrelation import MassQuantileMap
+
+    score, mass = _mass_dependent_scores(500)
+    with pytest.raises(InputError, match="500 background jets for windows of 1000"):
+        MassQuantileMap.fit(score, mass)
+    with pytest.raises(InputError, match="must be 1-d and equal"):
+        MassQuantileMap.fit(score, mass[:-1], neighbours=100)
+    with pytest.raises(InputError, match="must be finite"):
+        MassQuantileMap.fit(np.where(np.arange(500) == 3, np.nan, score), mass, neighbours=100)
+    with pytest.raises(InputError, match="missing or malformed 'neighbours'"):
+        MassQuantileMap.from_dict({"mass": [1.0], "score": [1.0]})
+
+
+def test_anomaly_decorrelate_through_the_cli_api_predict_and_onnx(capsys, tmp_path):
+    """decorrelate fits the map into the run; anomaly_score, predict, evaluate and the ONNX export then give
+    F(score | mass), and decorrelated=False the network's own score."""
+    run = tmp_path / "ae"
+    rc, err = cli(capsys, "anomaly", "train", CONFIGS / "anomaly_ae.yaml", "--train", BUNDLED["top"], "--out", run,
+                  "--epochs", 1, "-q", "data.max_jets=400", *TINY["ae"])
+    assert rc == 0, err
+    jets = jetgnn.read_jets(BUNDLED["top"])
+    tagger = jetgnn.load_tagger(run)
+    raw = tagger.anomaly_score(jets)
+    rc, err = cli(capsys, "anomaly", "decorrelate", run, "--background", BUNDLED["top"], "--neighbours", 5000)
+    assert rc == 2 and "1000 background jets, fewer than the 5000 of one mass window" in err, err
+    assert not (run / "mass_decorrelation.json").exists()
+    rc, err = cli(capsys, "anomaly", "decorrelate", run, "--background", BUNDLED["top"], "--neighbours", 200)
+    assert rc == 0, err
+    fitted = json.loads((run / "mass_decorrelation.json").read_text())
+    assert fitted["n_jets"] == int((jets.labels == 0).sum()) and fitted["neighbours"] == 200  # the QCD jets
+    tagger = jetgnn.load_tagger(run)
+    mapped = tagger.anomaly_score(jets)
+    np.testing.assert_allclose(tagger.anomaly_score(jets, decorrelated=False), raw, rtol=1e-6)
+    np.testing.assert_allclose(mapped, tagger.mass_map.transform(raw, ak.to_numpy(jets["jet_mass"])), rtol=1e-6)
+    assert ((mapped > 0) & (mapped < 1)).all()
+    qcd_mass = ak.to_numpy(jets["jet_mass"])[jets.labels == 0]
+    assert mass_jsd(mapped[jets.labels == 0], qcd_mass, 0.1) < mass_jsd(raw[jets.labels == 0], qcd_mass, 0.1)
+    rc, err = cli(capsys, "anomaly", "evaluate", run, "--background", BUNDLED["top"], "--signal", BUNDLED["top"],
+                  "--out", tmp_path / "e")
+    assert rc == 0, err
+    assert json.loads((tmp_path / "e" / "metrics.json").read_text())["mass_decorrelated"] is True
+    rc, err = cli(capsys, "predict", run, "--data", BUNDLED["top"], "--out", tmp_path / "s.root")
+    assert rc == 0, err
+    with uproot.open(tmp_path / "s.root") as fin:
+        np.testing.assert_allclose(fin["tree"]["anomaly_score"].array(library="np"), mapped, rtol=1e-6)
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    rc, err = cli(capsys, "export", run, "--out", tmp_path / "a.onnx", "--check", BUNDLED["top"], "--check-jets",
+                  200, "--atol", 1e-4)
+    assert rc == 0, err
+    from jetgnn.export.onnx import OnnxTagger
+
+    session = OnnxTagger(tmp_path / "a.onnx")
+    onnx_raw = session.anomaly_score(jets[:300], decorrelated=False)
+    np.testing.assert_allclose(onnx_raw, raw[:300], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(session.anomaly_score(jets[:300]),
+                               tagger.mass_map.transform(onnx_raw, ak.to_numpy(jets["jet_mass"][:300])), rtol=1e-6)
+    assert np.abs(session.anomaly_score(jets[:300]) - mapped[:300]).max() <= 2 / 200  # at most a step of the map
+    (run / "mass_decorrelation.json").write_text("{not json")
+    rc, err = cli(capsys, "predict", run, "--data", BUNDLED["top"], "--out", tmp_path / "t.root")
+    assert rc == 2 and "not a readable mass-decorrelation map" in err and len(err.strip().splitlines()) == 1
+
+
+# -- DataLoader workers and DDP ------------------------------------------------------------------------------------
+def _served(dataset, workers: int, ddp: tuple[int, int] = (0, 1), epochs: int = 2) -> list[list[list[float]]]:
+    """Per epoch, the batches (as lists of the jets' masses, which identify them) a DataLoader serves."""
+    from torch.utils.data import DataLoader
+
+    seen = []
+    for epoch in range(epochs):
+        dataset.set_epoch(epoch)
+        dataset._ddp = ddp  # the rank a DDP process records for its workers (set_epoch records the real one)
+        seen.append([batch.mass.tolist() for batch in DataLoader(dataset, batch_size=None, num_workers=workers)])
+    return seen
+
+
+def test_anomaly_batches_are_served_once_per_epoch_by_workers_and_ranks():
+    """Workers used to each iterate the whole set (every jet twice per epoch with two workers): now the batches
+    are dealt to the workers (the same batches as without workers) and DDP ranks take disjoint shares."""
+    from jetgnn.datasets.anomaly import TensorBatches
+
+    mass = np.arange(103, dtype=np.float32)  # distinct masses name the jets
+    dataset = TensorBatches((np.zeros((103, 5), np.float32),), mass, batch_size=10, shuffle=True, seed=3)
+    single = _served(dataset, workers=0)
+    assert _served(dataset, workers=2) == single
+    for epoch in single:
+        assert sorted(m for batch in epoch for m in batch) == mass.tolist()  # every jet once
+    assert single[0] != single[1] and len(dataset) == 11
+    ranks = [_served(dataset, workers=2, ddp=(rank, 2)) for rank in (0, 1)]
+    for epoch in range(2):
+        first, second = ({m for batch in ranks[r][epoch] for m in batch} for r in (0, 1))
+        assert not first & second and len(first) == len(second) == 51  # equal shares, one jet dropped
+
+
+@pytest.mark.parametrize("options", [["training.num_workers=2"], ["training.devices=2", "training.strategy=ddp"]],
+                         ids=["workers", "ddp"])
+def test_the_trigger_vae_trains_with_workers_and_ddp(tmp_path, options):
+    """The quantised feature_vae as shipped (five-class jets), with two DataLoader workers (the same history as
+    without them) or two DDP processes (one report, a loadable run that scores)."""
+    import subprocess
+    import sys
+
+    five_class = BUNDLED["top"].parent / "multiclass_1k.root"
+
+    def train(out, *extra):
+        return subprocess.run([sys.executable, "-m", "jetgnn", "anomaly", "train",
+                               str(CONFIGS / "anomaly_feature_vae.yaml"), "--train", str(five_class),
+                               "--out", str(out), "--epochs", "2", "-q", *extra], capture_output=True, text=True,
+                              timeout=600, cwd=CONFIGS.parent)
+
+    proc = train(tmp_path / "run", *options)
+    assert proc.returncode == 0 and "error" not in proc.stderr, proc.stderr
+    assert proc.stdout.count("metrics.json:") == 1
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert len(history) == 3
+    if options == ["training.num_workers=2"]:
+        assert train(tmp_path / "plain").returncode == 0
+        plain = (tmp_path / "plain" / "history.csv").read_text().splitlines()
+        column = history[0].split(",").index("val_loss")
+        assert [row.split(",")[column] for row in history] == [row.split(",")[column] for row in plain]
+    scores = jetgnn.load_tagger(tmp_path / "run").anomaly_score(five_class)
+    assert np.isfinite(scores).all() and scores.std() > 0
 
 
 # -- weak supervision (CWoLa) through jetgnn train -----------------------------------------------------------------

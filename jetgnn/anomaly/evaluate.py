@@ -5,7 +5,8 @@ without classes); signal files give their jets of *other* classes when they are 
 background classes (so the QCD jets of a top sample are never counted as signal), else every jet. Writes
 ``metrics.json`` (:func:`jetgnn.evaluation.anomaly.anomaly_metrics`), ``roc.png``, ``sic.png``,
 ``mass_sculpting.png`` and ``dark_machines.csv`` (one row in the challenge layout) to ``out`` (default
-``RUN_DIR/evaluation``).
+``RUN_DIR/evaluation``). A run with a mass map (``jetgnn anomaly decorrelate``) is evaluated on its
+mass-decorrelated score (``mass_decorrelated: true`` in metrics.json).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from jetgnn.tagger import AnomalyTagger, load_tagger
 from jetgnn.utils.files import atomic_path, output_dir, remove_created, write_json
 
 
-def _select(jets: Jets, background: list[str] | None, signal: bool, where: str) -> Jets:
+def select_jets(jets: Jets, background: list[str] | None, signal: bool, where: str) -> Jets:
+    """The background jets of ``jets`` (``signal=False``) or its signal jets (see the module docstring); one-line
+    error naming ``where`` when none are left."""
     hint = f"the run was trained on {', '.join(background or [])} jets"
     is_background = background_mask(jets, background, where, hint, require=not signal)
     if is_background is None:
@@ -48,9 +51,9 @@ def evaluate_anomaly(run_dir, background, signal, out=None, mapping=None, signal
     out, created = output_dir(Path(out) if out is not None else Path(run_dir) / "evaluation", "evaluation folder")
     try:
         mapping = tagger.mapping if mapping is None else mapping
-        bkg = _select(read_jets(background_paths, mapping=mapping), tagger.background, False,
+        bkg = select_jets(read_jets(background_paths, mapping=mapping), tagger.background, False,
                       ", ".join(background_paths))
-        sig = _select(read_jets(signal_paths, mapping=mapping), tagger.background, True, ", ".join(signal_paths))
+        sig = select_jets(read_jets(signal_paths, mapping=mapping), tagger.background, True, ", ".join(signal_paths))
         bkg_score, sig_score = tagger.anomaly_score(bkg), tagger.anomaly_score(sig)
         bkg_mass, sig_mass = ak.to_numpy(bkg["jet_mass"]), ak.to_numpy(sig["jet_mass"])
         metrics = anomaly_metrics(bkg_score, sig_score, bkg_mass)
@@ -65,7 +68,8 @@ def evaluate_anomaly(run_dir, background, signal, out=None, mapping=None, signal
             writer.writerow(row)
         write_json(out / "metrics.json", {**metrics, "background_files": background_paths,
                                           "signal_files": signal_paths, "model": tagger.name,
-                                          "score": tagger.model.score_name})
+                                          "score": tagger.model.score_name,
+                                          "mass_decorrelated": tagger.mass_map is not None})
     except BaseException:
         if created:
             remove_created(out)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import awkward as ak
 import numpy as np
 import torch
-from torch.utils.data import IterableDataset
 
 from jetgnn.datasets.anomaly_inputs import AnomalyInputs, as_model_input, model_inputs
+from jetgnn.datasets.common import EpochDataset, batch_slices
 from jetgnn.datasets.config import DataConfig
 from jetgnn.datasets.datamodule import JetDataModule, read_once, refuse_streaming
 from jetgnn.errors import InputError
@@ -39,27 +39,30 @@ class AnomalyBatch:
         return as_model_input(self.inputs)
 
 
-class TensorBatches(IterableDataset):
-    """Batches of precomputed inputs; reshuffled every epoch (``set_epoch``) from ``seed``."""
+class TensorBatches(EpochDataset):
+    """Batches of precomputed inputs; reshuffled every epoch from (``seed``, epoch), sharded like every dataset
+    (:class:`~jetgnn.datasets.common.Shard`): under DDP each rank takes an equal share of the jets, and a rank's
+    batches are dealt to its DataLoader workers, so every jet is served once per epoch, in the same batches for
+    any number of workers."""
 
     def __init__(self, arrays: tuple[np.ndarray, ...], mass: np.ndarray, batch_size: int, shuffle: bool,
                  seed: int = 0):
+        super().__init__()
         self.arrays = tuple(torch.as_tensor(a) for a in arrays)
         self.mass = torch.as_tensor(np.asarray(mass, dtype=np.float32))
-        self.batch_size, self.shuffle, self.seed, self.epoch = batch_size, shuffle, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
 
     def __len__(self) -> int:
-        return -(-len(self.mass) // self.batch_size)
+        """Batches per epoch of this rank (all its DataLoader workers together)."""
+        return len(batch_slices(len(self.shard.rank_share(np.arange(len(self.mass)))), self.batch_size, False))
 
     def __iter__(self):
+        epoch, shard = self._begin_epoch(), self.shard
         n = len(self.mass)
-        order = torch.from_numpy(np.random.default_rng([self.seed, self.epoch]).permutation(n)) if self.shuffle \
-            else torch.arange(n)
-        for start in range(0, n, self.batch_size):
-            index = order[start:start + self.batch_size]
+        order = np.random.default_rng([self.seed, epoch]).permutation(n) if self.shuffle else np.arange(n)
+        order = torch.from_numpy(shard.rank_share(order))
+        for part in shard.worker_share(batch_slices(len(order), self.batch_size, False)):
+            index = order[part]
             yield AnomalyBatch(tuple(a[index] for a in self.arrays), self.mass[index])
 
 

@@ -27,7 +27,8 @@ so :class:`OnnxTagger` scores ROOT files without the run directory.
 
 Anomaly models (``jetgnn anomaly train``) export their score: input ``images`` [B, 1, S, S] (the image models),
 ``particles`` [B, N, 3] and ``mask`` [B, N] (graph_ae) or ``features`` [B, F] (feature_vae), output
-``anomaly_score`` [B]; their inputs' options travel in the metadata (``anomaly``), and
+``anomaly_score`` [B]; their inputs' options travel in the metadata (``anomaly``; a run's mass map of ``jetgnn
+anomaly decorrelate`` as ``mass_decorrelation``, applied after the network), and
 :meth:`OnnxTagger.anomaly_score` scores jets like ``AnomalyTagger.anomaly_score``.
 """
 
@@ -40,6 +41,7 @@ import logging
 import warnings
 from pathlib import Path
 
+import awkward as ak
 import numpy as np
 import torch
 from torch import nn
@@ -50,6 +52,7 @@ from jetgnn.graphs.builder import build_graphs
 from jetgnn.models import JetTagger
 from jetgnn.models.layers import DenseLayout, EdgeConvBlock
 from jetgnn.tagger import AnomalyTagger, Tagger, jet_scores, load_tagger, map_jet_chunks
+from jetgnn.transforms.mass_decorrelation import MassQuantileMap
 from jetgnn.utils.files import atomic_path
 from jetgnn.version import __version__
 
@@ -274,7 +277,8 @@ def export_onnx(run_dir_or_tagger, out, check_jets=None, atol: float = 1e-5, qua
         _save(_export_program(wrapper, example, shapes),
               {"jetgnn_version": __version__, "model": tagger.name, "mapping": json.dumps(tagger.mapping),
                "anomaly": json.dumps({**tagger.inputs.to_dict(), "score": tagger.model.score_name}),
-               "inputs": json.dumps(wrapper.input_names), "outputs": json.dumps(wrapper.output_names)}, out)
+               "inputs": json.dumps(wrapper.input_names), "outputs": json.dumps(wrapper.output_names),
+               **({"mass_decorrelation": json.dumps(tagger.mass_map.to_dict())} if tagger.mass_map else {})}, out)
         if check_jets is not None:
             check_onnx(tagger, out, check_jets, atol)
         return out
@@ -326,7 +330,10 @@ def check_onnx(tagger, path, jets, atol: float = 1e-5) -> float:
     """Largest |ONNX Runtime - PyTorch| over all outputs on ``jets``; raises if above ``atol``."""
     session = OnnxTagger(path)
     if isinstance(tagger, AnomalyTagger):
-        worst = float(np.max(np.abs(session.anomaly_score(jets) - tagger.anomaly_score(jets)), initial=0.0))
+        # the network's scores: a mass map (applied after it, the same on both sides) would turn a float
+        # difference at one of its steps into a step of 1/neighbours
+        worst = float(np.max(np.abs(session.anomaly_score(jets, decorrelated=False)
+                                    - tagger.anomaly_score(jets, decorrelated=False)), initial=0.0))
         if not worst <= atol:
             raise ExportMismatchError(f"ONNX Runtime and PyTorch differ by {worst:.3g} (> {atol:g}) on {path}")
         return worst
@@ -375,6 +382,8 @@ class OnnxTagger:
             options = json.loads(meta["anomaly"])
             self.score_name = options.pop("score")
             self.anomaly, self.mapping, self.label_names = AnomalyInputs(**options), json.loads(meta["mapping"]), None
+            self.mass_map = (MassQuantileMap.from_dict(json.loads(meta["mass_decorrelation"]))
+                             if "mass_decorrelation" in meta else None)
             return
         if "graph_options" not in meta:
             raise InputError(f"{path} was not written by jetgnn export (no graph_options metadata)")
@@ -387,14 +396,19 @@ class OnnxTagger:
         """The model's outputs for padded ``inputs`` (extra keys are ignored)."""
         return self.session.run(None, {name: inputs[name] for name in self.input_names})
 
-    def anomaly_score(self, jets_or_paths, batch_size: int = 1024, mapping=None) -> np.ndarray:
-        """[n_jets] anomaly scores of an exported anomaly model (Jets, or files read with ``mapping``)."""
+    def anomaly_score(self, jets_or_paths, batch_size: int = 1024, mapping=None,
+                      decorrelated: bool = True) -> np.ndarray:
+        """[n_jets] anomaly scores of an exported anomaly model (Jets, or files read with ``mapping``); with the
+        run's mass map when it had one, unless ``decorrelated=False``."""
         if self.anomaly is None:
             raise InputError("this ONNX model is a tagger, not an anomaly model: use predict")
 
         def score(chunk):
             arrays = model_inputs(chunk, self.anomaly)
-            return self.run(dict(zip(self.input_names, arrays, strict=True)))[0]
+            raw = self.run(dict(zip(self.input_names, arrays, strict=True)))[0]
+            if self.mass_map is None or not decorrelated:
+                return raw
+            return self.mass_map.transform(raw, ak.to_numpy(chunk["jet_mass"])).astype(np.float32)
 
         outputs, self.last_inference_jets_per_s = map_jet_chunks(
             jets_or_paths, batch_size, self.mapping if mapping is None else mapping, score)
