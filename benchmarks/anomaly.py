@@ -119,7 +119,8 @@ def main() -> None:
                 per_seed = [anomaly_metrics(s[bkg], s[sig], masses[bkg]) for s in seed_scores.values()]
                 entry = {key: {"mean": float(np.mean([m[key] for m in per_seed])),
                                "std": float(np.std([m[key] for m in per_seed]))}
-                         for key in ("auc", "sic_max", "signal_efficiency_at_bkg_1e-2", "mass_jsd_at_bkg_1e-2")
+                         for key in ("auc", "sic_max", "signal_efficiency_at_bkg_1e-2", "mass_jsd_at_bkg_1e-2",
+                                     "mass_jsd_floor_at_bkg_1e-2")
                          if all(m[key] is not None for m in per_seed)}
                 entry["per_seed_auc"] = [m["auc"] for m in per_seed]
                 if len(seed_scores) > 1:  # ensemble: the variance of the seeds' standardised scores

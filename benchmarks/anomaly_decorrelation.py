@@ -1,7 +1,7 @@
 """Mass decorrelation of the QCD-trained autoencoder, measured above the JSD's finite-sample floor.
 
-    python benchmarks/anomaly_decorrelation.py [--data FILE] [--n-train 4000] [--epochs 10] [--seeds 3]
-                                               [--lambdas 0,1,10] [--neighbours 1000] [--work DIR]
+    python benchmarks/anomaly_decorrelation.py [--data FILE] [--calibration FILE] [--n-train 4000] [--epochs 10]
+                                               [--seeds 3] [--lambdas 0,1,10] [--neighbours 1000,2500] [--work DIR]
 
 The mass-sculpting JSD at ε_B = 1e-2 (``mass_jsd_at_bkg_1e-2``) of a mass-independent cut is not 0 but a floor
 set by the number of background jets passing the cut (~0.10 with 5,000 background jets, ~0.01 with 50,000), so
@@ -10,13 +10,15 @@ decorrelation is measured here on many held-out jets, next to the floor (``mass_
 Without ``--data`` it generates 100,000 top-recipe jets (seed 3001) into ``--work``. Split by position: the first
 10,000 jets train (the AE on ``--n-train`` QCD jets, as benchmarks/anomaly.py), the next 20,000 are the calibration
 sample (their QCD jets fit the mass-conditional map), the remaining 70,000 are the test sample (QCD -> top).
+``--calibration FILE`` fits the map on the QCD jets of another file instead (e.g. 100,000 top-recipe jets of seed
+3002: the map's own statistics set how close to the floor it gets). Scores are cached per run in ``--work``.
 Variants, each over ``--seeds`` seeds (mean ± std):
 
 - ``ae``: the plain AE (DisCo weight λ = 0);
 - ``ae + DisCo (λ)``: ``model.params.decorrelation: λ`` for each λ > 0 of ``--lambdas``;
-- ``ae + mass map``: the plain AE's score mapped to its background CDF at the jet's mass
-  (``jetgnn.transforms.mass_decorrelation.MassQuantileMap``, fitted on the calibration QCD jets; the same map
-  as ``jetgnn anomaly decorrelate``).
+- ``ae + mass map (k)``: the plain AE's score mapped to its background CDF at the jet's mass
+  (``jetgnn.transforms.mass_decorrelation.MassQuantileMap``, fitted on the calibration QCD jets with windows of
+  k neighbours, for each k of ``--neighbours``; the same map as ``jetgnn anomaly decorrelate``).
 
 Writes benchmarks/results/anomaly_decorrelation.json and prints a Markdown table.
 """
@@ -53,6 +55,20 @@ def _summary(per_seed: list[dict]) -> dict:
     return entry
 
 
+def _scores(run: Path, samples: dict, calibration_file: Path | None) -> dict:
+    """The run's scores of each sample (None: skipped), cached in the run directory (the calibration's per
+    calibration file)."""
+    key = {"calibration": f"calibration_{'default' if calibration_file is None else calibration_file.stem}"}
+    cache = run / "benchmark_scores.npz"
+    cached = dict(np.load(cache)) if cache.exists() else {}
+    missing = [k for k, jets in samples.items() if jets is not None and key.get(k, k) not in cached]
+    if missing:
+        tagger = jetgnn.load_tagger(run)
+        cached.update({key.get(k, k): tagger.anomaly_score(samples[k]) for k in missing})
+        np.savez(cache, **cached)
+    return {k: cached.get(key.get(k, k)) for k in samples}
+
+
 def _fmt(entry: dict, key: str, digits: int = 3) -> str:
     return f"{entry[key]['mean']:.{digits}f} ± {entry[key]['std']:.{digits}f}"
 
@@ -60,11 +76,12 @@ def _fmt(entry: dict, key: str, digits: int = 3) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--calibration", type=Path, default=None)
     parser.add_argument("--n-train", type=int, default=4000)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--lambdas", default="0,1,10")
-    parser.add_argument("--neighbours", type=int, default=1000)
+    parser.add_argument("--neighbours", default="1000,2500")
     parser.add_argument("--work", type=Path, default=Path("benchmarks/.decorrelation_work"))
     args = parser.parse_args()
     work = args.work
@@ -77,6 +94,8 @@ def main() -> None:
     if not train_file.exists():
         jetgnn.write_jets(train_file, [jets[:10_000].columns()])
     calibration, test = jets[10_000:30_000], jets[30_000:]
+    if args.calibration is not None:
+        calibration = jetgnn.read_jets(args.calibration)
     calibration = calibration[calibration.labels == 0]
     background, signal = test[test.labels == 0], test[test.labels == 1]
     masses = {name: ak.to_numpy(j["jet_mass"]) for name, j in
@@ -95,16 +114,15 @@ def main() -> None:
                                          "model.params.decorrelation": lam})
                 timings[run.name] = time.perf_counter() - t0
                 print(f"trained {run.name} in {timings[run.name]:.0f} s", flush=True)
-            tagger = jetgnn.load_tagger(run)
-            scores = {"calibration": tagger.anomaly_score(calibration), "background": tagger.anomaly_score(background),
-                      "signal": tagger.anomaly_score(signal)}
+            scores = _scores(run, {"calibration": calibration if lam == 0 else None, "background": background,
+                                   "signal": signal}, args.calibration)
             name = "ae" if lam == 0 else f"ae + DisCo (λ = {lam:g})"
             per_variant.setdefault(name, []).append(
                 anomaly_metrics(scores["background"], scores["signal"], masses["background"]))
-            if lam == 0:
-                mapping = MassQuantileMap.fit(scores["calibration"], masses["calibration"], args.neighbours)
-                mapped = {k: mapping.transform(scores[k], masses[k]) for k in ("background", "signal")}
-                per_variant.setdefault("ae + mass map", []).append(
+            for k in (int(x) for x in args.neighbours.split(",")) if lam == 0 else ():
+                mapping = MassQuantileMap.fit(scores["calibration"], masses["calibration"], k)
+                mapped = {key: mapping.transform(scores[key], masses[key]) for key in ("background", "signal")}
+                per_variant.setdefault(f"ae + mass map (k = {k})", []).append(
                     anomaly_metrics(mapped["background"], mapped["signal"], masses["background"]))
             last = per_variant[name][-1]
             print(f"{run.name}: AUC {last['auc']:.3f} JSD {last['mass_jsd_at_bkg_1e-2']:.4f} "
