@@ -244,9 +244,7 @@ class AnomalyTagger:
     @torch.no_grad()
     def _score_chunk(self, jets: Jets, decorrelated: bool = True) -> np.ndarray:
         score = self.model.score(as_model_input(model_inputs(jets, self.inputs))).float().numpy()
-        if decorrelated and self.mass_map is not None:
-            return self.mass_map.transform(score, ak.to_numpy(jets["jet_mass"])).astype(np.float32)
-        return score
+        return self.mass_map.transform_jets(score, jets) if decorrelated and self.mass_map is not None else score
 
     def anomaly_score(self, jets_or_paths, batch_size: int = 1024, mapping=None,
                       decorrelated: bool = True) -> np.ndarray:

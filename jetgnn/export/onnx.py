@@ -41,7 +41,6 @@ import logging
 import warnings
 from pathlib import Path
 
-import awkward as ak
 import numpy as np
 import torch
 from torch import nn
@@ -406,9 +405,7 @@ class OnnxTagger:
         def score(chunk):
             arrays = model_inputs(chunk, self.anomaly)
             raw = self.run(dict(zip(self.input_names, arrays, strict=True)))[0]
-            if self.mass_map is None or not decorrelated:
-                return raw
-            return self.mass_map.transform(raw, ak.to_numpy(chunk["jet_mass"])).astype(np.float32)
+            return self.mass_map.transform_jets(raw, chunk) if decorrelated and self.mass_map is not None else raw
 
         outputs, self.last_inference_jets_per_s = map_jet_chunks(
             jets_or_paths, batch_size, self.mapping if mapping is None else mapping, score)
