@@ -59,6 +59,40 @@ def test_delta_r_edges_are_exact(top):
         np.testing.assert_allclose(example.edge_attr[:, col].numpy(), dr[dst.numpy(), src.numpy()], atol=1e-5)
 
 
+def _reference_pair_features(jets: Jets, j: int) -> np.ndarray:
+    """[n, n, 5] EDGE_FEATURES of every ordered pair of jet j's particles (input order), from the documented
+    formulas."""
+    px, py, pz, e = (ak.to_numpy(jets[f][j]).astype(np.float64) for f in
+                     ("part_px", "part_py", "part_pz", "part_energy"))
+    _, dr = _brute_force_delta_r(jets, j, 0.0, len(px))
+    pt = np.hypot(px, py)
+    pt_min = np.minimum(pt[:, None], pt[None, :])
+    m2 = (e[:, None] + e[None, :]) ** 2 - sum((v[:, None] + v[None, :]) ** 2 for v in (px, py, pz))
+    clamp = np.log(1e-8)
+    return np.stack([dr, np.log(np.maximum(dr, 1e-8)), np.maximum(np.log(pt_min * np.maximum(dr, 1e-8)), clamp),
+                     np.maximum(np.log(pt_min / (pt[:, None] + pt[None, :])), clamp),
+                     np.log(np.maximum(m2, 1e-8))], axis=-1)
+
+
+@pytest.mark.parametrize("edges", ["delta_r", "knn"])
+def test_edges_are_ordered_and_pair_features_follow_their_formulas(top, edges):
+    """Both edge builders: edges sorted by target then source (self loops in place), and every edge's five
+    features equal to the documented formulas of its two particles (the ΔR builder computes each pair once and
+    writes it for both directions)."""
+    batch = jetgnn.build_graphs(top[:12], edges=edges, radius=0.5, k=6, max_particles=40, self_loops=True)
+    for j in range(12):
+        example = batch.get_example(j)
+        src, dst = example.edge_index.numpy()
+        if edges == "delta_r":
+            assert np.all(np.diff(dst * 1000 + src) > 0)  # strictly sorted (target, source), no duplicates
+            assert np.array_equal(np.bincount(dst, minlength=example.num_nodes),
+                                  np.bincount(src, minlength=example.num_nodes))  # symmetric graph
+        assert np.sum(src == dst) == example.num_nodes
+        index = example.part_index.numpy()  # graph node -> input constituent (nodes are ordered hardest first)
+        reference = _reference_pair_features(top, j)[index[src], index[dst]]
+        np.testing.assert_allclose(example.edge_attr.numpy(), reference, rtol=2e-4, atol=2e-4)
+
+
 def test_knn_edges_are_the_nearest(top):
     k = 8
     batch = jetgnn.build_graphs(top[:20], edges="knn", k=k, max_particles=60)

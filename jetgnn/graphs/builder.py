@@ -16,7 +16,6 @@ from jetgnn.graphs.features import (
     EDGE_FEATURES,
     IMPACT_BRANCHES,
     check_node_features,
-    edge_features,
     node_feature_names,
     node_features,
 )
@@ -144,15 +143,12 @@ def _node_tensors(arrays, flat: dict[str, np.ndarray], counts: np.ndarray, optio
 
 def _edge_tensors(flat: dict[str, np.ndarray], counts: np.ndarray, options: GraphOptions, radius: float):
     """(edge_index, edge_attr or None, edge_ptr) of every jet's graph."""
-    deta = np.ascontiguousarray(flat["deta"], dtype=np.float32)
-    dphi = np.ascontiguousarray(flat["dphi"], dtype=np.float32)
-    edge_index, edge_ptr = build_edges(deta, dphi, counts, options.edges, float(radius), options.k,
-                                       options.self_loops)
-    edge_attr = None
+    kinematics = None
     if options.with_edge_features:
-        node_kin = {name: np.ascontiguousarray(flat[name], dtype=np.float32) for name in ("px", "py", "pz", "energy")}
-        node_kin.update(deta=deta, dphi=dphi, pt=np.hypot(node_kin["px"], node_kin["py"]))
-        edge_attr = edge_features(edge_index, node_kin)
+        kinematics = {name: np.ascontiguousarray(flat[name], dtype=np.float32) for name in ("px", "py", "pz", "energy")}
+        kinematics["pt"] = np.hypot(kinematics["px"], kinematics["py"])
+    edge_index, edge_ptr, edge_attr = build_edges(flat["deta"], flat["dphi"], counts, options.edges, float(radius),
+                                                  options.k, options.self_loops, kinematics)
     return edge_index, edge_attr, edge_ptr
 
 

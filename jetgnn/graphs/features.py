@@ -50,7 +50,8 @@ IMPACT_BRANCHES = {"d0": "part_d0val", "dz": "part_dzval", "d0_err": "part_d0err
 IMPACT_COLUMNS = tuple(IMPACT_BRANCHES)
 _FLAGS = (("part_isChargedHadron", "is_charged_hadron"), ("part_isNeutralHadron", "is_neutral_hadron"),
           ("part_isPhoton", "is_photon"), ("part_isElectron", "is_electron"), ("part_isMuon", "is_muon"))
-_EPS = 1e-8
+#: the clamp of every logarithm's argument (node and edge features)
+EPS = 1e-8
 
 
 #: the particle fields each optional node feature is computed from (the others need only the four-momenta)
@@ -106,13 +107,13 @@ def node_features(flat: dict[str, np.ndarray], jet_pt: np.ndarray, jet_energy: n
         if name in computed:
             return computed[name]
         if name == "log_pt":
-            v = np.log(np.maximum(pt, _EPS))
+            v = np.log(np.maximum(pt, EPS))
         elif name == "log_energy":
-            v = np.log(np.maximum(energy, _EPS))
+            v = np.log(np.maximum(energy, EPS))
         elif name == "log_pt_rel":
-            v = np.log(np.maximum(pt, _EPS) / np.maximum(jet_pt, _EPS))
+            v = np.log(np.maximum(pt, EPS) / np.maximum(jet_pt, EPS))
         elif name == "log_energy_rel":
-            v = np.log(np.maximum(energy, _EPS) / np.maximum(jet_energy, _EPS))
+            v = np.log(np.maximum(energy, EPS) / np.maximum(jet_energy, EPS))
         elif name in ("deta", "dphi"):
             v = flat[name]
         elif name == "delta_r":
@@ -142,18 +143,3 @@ def node_features(flat: dict[str, np.ndarray], jet_pt: np.ndarray, jet_energy: n
             v = (v - center) * factor
         x[:, k] = v
     return torch.from_numpy(x)
-
-
-def edge_features(edge_index: torch.Tensor, nodes: dict[str, np.ndarray]) -> torch.Tensor:
-    """[n_edges, 5] float32 pairwise features (EDGE_FEATURES) of edges source -> target.
-
-    nodes : contiguous float32 [n_nodes] arrays "deta", "dphi" (radians), "pt", "px", "py", "pz", "energy" (GeV).
-    """
-    nodes = {**nodes, "log_pt": np.log(np.maximum(nodes["pt"], _EPS)).astype(np.float32)}
-    from jetgnn.graphs.kernels import kernel
-
-    index = edge_index.numpy()
-    out = np.empty((index.shape[1], len(EDGE_FEATURES)), dtype=np.float32)
-    columns = (nodes[name] for name in ("deta", "dphi", "pt", "log_pt", "px", "py", "pz", "energy"))
-    kernel("pair_features")(index[0], index[1], *columns, out)
-    return torch.from_numpy(out)
