@@ -39,6 +39,10 @@ CASES = {
     "ae": ("anomaly_ae.yaml", {}),
     # shorter chains than the shipped config (5 + 5 MALA steps instead of 10 + 10): 2 cores
     "nae": ("anomaly_nae.yaml", {"model.params.z_steps": 5, "model.params.x_steps": 5}),
+    # a converged AE pre-training (10 epochs: the shipped 4 end on the mean-image plateau, E_pos 0.2 -> 0.04
+    # only after epoch 3), then the NAE phase at 1% of the AE's learning rate (run with --epochs 13)
+    "nae_pretrained": ("anomaly_nae.yaml", {"model.params.z_steps": 5, "model.params.x_steps": 5,
+                                            "model.params.ae_epochs": 10, "model.params.nae_lr_scale": 0.01}),
     "vae": ("anomaly_vae.yaml", {}),
     "graph_ae": ("anomaly_graph_ae.yaml", {}),
     "ae_decorrelated": ("anomaly_ae.yaml", {"model.params.decorrelation": 10.0}),

@@ -312,6 +312,32 @@ def test_mass_decorrelation_adds_the_disco_penalty():
                                                       rel=1e-5)
 
 
+def test_the_nae_fine_tunes_at_its_own_learning_rate_and_the_schedule_keeps_its_own():
+    """nae_lr_scale applies after the AE phase, around each optimiser step only (a schedule sees its own LR)."""
+    from jetgnn.anomaly.config import AnomalyConfig
+    from jetgnn.anomaly.module import AnomalyModule
+    from jetgnn.training.config import resolve_config
+
+    cfg = resolve_config("configs/anomaly_nae.yaml", {}, {"model.params.channels": [4, 8], "model.params.latent": 4,
+                                                          "model.params.ae_epochs": 1,
+                                                          "model.params.nae_lr_scale": 0.1}, AnomalyConfig)
+    model = build_anomaly_model("nae", cfg.model.params)
+    module = AnomalyModule(model, cfg, {}, steps_per_epoch=1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    seen = []
+
+    def closure():
+        seen.append(optimizer.param_groups[0]["lr"])
+        return None
+
+    for epoch in (0, 1):
+        model.on_epoch(epoch)
+        module.optimizer_step(epoch, 0, optimizer, closure)
+    assert seen == [pytest.approx(1e-3), pytest.approx(1e-4)] and optimizer.param_groups[0]["lr"] == 1e-3
+    with pytest.raises(ValueError, match="nae_lr_scale"):
+        build_anomaly_model("nae", {"nae_lr_scale": 0.0})
+
+
 def _mass_dependent_scores(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A QCD-like mass spectrum (GeV) and a score that rises with the mass: a 1% cut sculpts heavily."""
     rng = np.random.default_rng(seed)

@@ -57,5 +57,19 @@ class AnomalyModule(L.LightningModule):
         self.log("val_loss", value, sync_dist=True)
         self.log("val_score", score, sync_dist=True)
 
+    def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None):
+        """One step at the scheduled learning rate times the model's :meth:`AnomalyModel.lr_scale` (applied
+        around the step, so that any LR schedule keeps its own bookkeeping)."""
+        scale = self.model.lr_scale()
+        groups = optimizer.param_groups
+        scheduled = [group["lr"] for group in groups]
+        for group in groups:
+            group["lr"] *= scale
+        try:
+            super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        finally:
+            for group, lr in zip(groups, scheduled, strict=True):
+                group["lr"] = lr
+
     def configure_optimizers(self):
         return configure_optimizer(self, self.cfg.training, self.hparams.steps_per_epoch)

@@ -44,6 +44,11 @@ class AnomalyModel(nn.Module, ABC):
     def on_epoch(self, epoch: int) -> None:
         """Called at the start of every training epoch (phases such as the NAE's AE pre-training)."""
 
+    def lr_scale(self) -> float:
+        """Factor on the optimiser's learning rate in the current phase (the NAE fine-tunes its pre-trained AE
+        at a lower rate). Default 1."""
+        return 1.0
+
     def validation_loss(self, inputs, mass: torch.Tensor | None = None) -> torch.Tensor:
         """The loss on validation jets (no gradients are available there)."""
         return self.loss(inputs, mass)["loss"]

@@ -22,6 +22,8 @@ lie on the decoder's manifold); the loss pushes them up, so only a collapse by o
 
 Args:
     size, latent, channels: as :class:`~jetgnn.models.anomaly.ae.ConvAE`. ae_epochs: AE pre-training epochs.
+    nae_lr_scale: factor on the learning rate after the AE phase (the NAE fine-tunes the pre-trained AE; at
+        the AE's rate the first NAE epoch undid the pre-training: E_pos 0.038 -> 0.10 on QCD images).
     gamma: weight γ of the negative-energy regulariser. temperature: T. z_steps, z_step_size, z_noise: the
     latent chain. x_steps, x_step_size, x_noise, x_grad_clip: the input chain. buffer_size, replay_ratio: the
     replay buffer. collapse: threshold of the divergence guard.
@@ -52,7 +54,8 @@ class NAE(AnomalyModel):
     scores = ("energy",)
 
     def __init__(self, size: int = 40, latent: int = 32, channels: tuple = (16, 32), ae_epochs: int = 2,
-                 gamma: float = 1.0, temperature: float = 1.0, z_steps: int = 10, z_step_size: float = 0.05,
+                 nae_lr_scale: float = 1.0, gamma: float = 1.0, temperature: float = 1.0, z_steps: int = 10,
+                 z_step_size: float = 0.05,
                  z_noise: float = 0.02, x_steps: int = 10, x_step_size: float = 1.0e-4, x_noise: float = 1.0e-3,
                  x_grad_clip: float | None = None, buffer_size: int = 2000, replay_ratio: float = 0.95,
                  collapse: float = 1.0e-4):
@@ -65,10 +68,16 @@ class NAE(AnomalyModel):
         self.buffer = ReplayBuffer(buffer_size, replay_ratio)
         self.collapse = collapse
         self.phase = "ae" if ae_epochs > 0 else "nae"
+        if not nae_lr_scale > 0:
+            raise ValueError(f"nae_lr_scale must be positive, got {nae_lr_scale!r}")
+        self.nae_lr_scale = float(nae_lr_scale)
         self._collapsed_steps = 0
 
     def on_epoch(self, epoch: int) -> None:
         self.phase = "ae" if epoch < self.ae_epochs else "nae"
+
+    def lr_scale(self) -> float:
+        return self.nae_lr_scale if self.phase == "nae" else 1.0
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.encoder(images), dim=1)
