@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import awkward as ak
@@ -9,6 +12,29 @@ import pytest
 import uproot
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+ROOT = DATA.parent
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args) -> CliResult:
+    """``jetgnn ARGS`` in this process (from the repository root), as a subprocess would report it: exit code,
+    stdout, stderr. For the error paths: a fresh interpreter spends ~7 s importing torch, PyG and Lightning per
+    call; the end-to-end CLI tests keep running ``python -m jetgnn`` as a real process."""
+    from jetgnn.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(ROOT), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exit_:  # argparse errors
+            code = exit_.code if isinstance(exit_.code, int) else 1
+    return CliResult(int(code or 0), out.getvalue(), err.getvalue())
 #: small hyper-parameters of every neural model, so that tests train and run in seconds
 SMALL_MODEL_PARAMS = {
     "particlenet": {"k": 4, "conv": [[8, 8], [16, 16]], "fc": [16]},

@@ -28,7 +28,7 @@ from jetgnn.transforms.augment import (
     translate,
 )
 
-from .conftest import BUNDLED, SMALL_MODEL_PARAMS
+from .conftest import BUNDLED, SMALL_MODEL_PARAMS, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 ENCODER = {"embed": 32, "heads": 4, "layers": 2, "pair_hidden": 8}
@@ -205,20 +205,20 @@ def test_pretraining_needs_no_labels(tmp_path, top):
     (["pretraining.projection=[]"], "'pretraining.projection' must be a list"),
 ])
 def test_pretrain_config_errors(tmp_path, args, message):
-    proc = _jetgnn("pretrain", ROOT / "configs" / "jetclr_top.yaml", "--out", tmp_path / "x", *args)
+    proc = run_cli("pretrain", ROOT / "configs" / "jetclr_top.yaml", "--out", tmp_path / "x", *args)
     assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
 def test_a_pretrain_run_is_not_a_tagger(pretrained):
-    proc = _jetgnn("evaluate", pretrained, "--data", BUNDLED["top"])
+    proc = run_cli("evaluate", pretrained, "--data", BUNDLED["top"])
     assert proc.returncode == 2 and "is a jetgnn pretrain run" in proc.stderr, proc.stderr
 
 
 def test_encoder_errors(tmp_path):
     cfg = ROOT / "configs" / "top_transformer.yaml"
-    proc = _jetgnn("train", cfg, "--out", tmp_path / "a", "model.freeze_encoder=true")
+    proc = run_cli("train", cfg, "--out", tmp_path / "a", "model.freeze_encoder=true")
     assert proc.returncode == 2 and "'model.freeze_encoder' needs 'model.encoder'" in proc.stderr
-    proc = _jetgnn("train", cfg, "--out", tmp_path / "b", f"model.encoder={tmp_path / 'nowhere'}")
+    proc = run_cli("train", cfg, "--out", tmp_path / "b", f"model.encoder={tmp_path / 'nowhere'}")
     assert proc.returncode == 2 and "pretrain run directory not found" in proc.stderr
 
 

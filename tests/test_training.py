@@ -16,7 +16,7 @@ import jetgnn
 from jetgnn.errors import InputError
 from jetgnn.training.history import read_history
 
-from .conftest import BUNDLED, SMALL_MODEL_PARAMS, record_jets_callback
+from .conftest import BUNDLED, SMALL_MODEL_PARAMS, record_jets_callback, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -104,16 +104,16 @@ def test_checkpoints_load_with_weights_only(tmp_path):
     ("data.val_fraction=1.5", "'data.val_fraction' must be in"),
 ])
 def test_config_errors_are_one_line(tmp_path, override, message):
-    proc = _jetgnn("train", CONFIGS / "top_pfn.yaml", "--out", tmp_path / "x", override)
+    proc = run_cli("train", CONFIGS / "top_pfn.yaml", "--out", tmp_path / "x", override)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr
 
 
 def test_missing_config_and_run_dir(tmp_path):
-    proc = _jetgnn("train", tmp_path / "nope.yaml")
+    proc = run_cli("train", tmp_path / "nope.yaml")
     assert proc.returncode == 2 and "config file not found" in proc.stderr
-    proc = _jetgnn("evaluate", tmp_path / "norun", "--data", BUNDLED["top"])
+    proc = run_cli("evaluate", tmp_path / "norun", "--data", BUNDLED["top"])
     assert proc.returncode == 2 and "run directory not found" in proc.stderr
 
 

@@ -23,7 +23,7 @@ from jetgnn.models import InputSpec, build_model
 from jetgnn.training.losses import multitask_loss, same_vertex_targets
 from jetgnn.vertexing import ClassicalVertexer, group_tracks, pair_distance
 
-from .conftest import BUNDLED, SMALL_MODEL_PARAMS
+from .conftest import BUNDLED, SMALL_MODEL_PARAMS, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "configs" / "flavour_vertexer.yaml"
@@ -260,8 +260,7 @@ def test_vertexer_on_files_without_track_truth(tmp_path, flavour):
     ("training.loss_weights.track=1", "unknown key 'training.loss_weights.track'"),
 ])
 def test_loss_weight_errors(tmp_path, override, message):
-    proc = subprocess.run([sys.executable, "-m", "jetgnn", "train", str(CONFIG), "--out", str(tmp_path / "x"),
-                           override], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = run_cli("train", CONFIG, "--out", tmp_path / "x", override)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
 
 
