@@ -35,6 +35,8 @@ def run_cli(*args) -> CliResult:
         except SystemExit as exit_:  # argparse errors
             code = exit_.code if isinstance(exit_.code, int) else 1
     return CliResult(int(code or 0), out.getvalue(), err.getvalue())
+
+
 #: small hyper-parameters of every neural model, so that tests train and run in seconds
 SMALL_MODEL_PARAMS = {
     "particlenet": {"k": 4, "conv": [[8, 8], [16, 16]], "fc": [16]},

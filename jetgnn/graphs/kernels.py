@@ -20,12 +20,13 @@ import types
 import numba
 import numpy as np
 
-_EPS = 1e-8
+from jetgnn.graphs.features import EPS
+
 _TWO_PI = 2.0 * math.pi
-_LOG_EPS = math.log(_EPS)
-_EPS_F32 = np.float32(_EPS)
-_EPS2_F32 = np.float32(_EPS * _EPS)
-_LOG_EPS_F32 = np.float32(_LOG_EPS)
+# the clamp of the logarithms' arguments (jetgnn.graphs.features.EPS), as the float32 constants of the kernels
+_EPS_F32 = np.float32(EPS)
+_EPS2_F32 = np.float32(EPS * EPS)
+_LOG_EPS_F32 = np.float32(math.log(EPS))
 
 
 @numba.njit(inline="always")
@@ -160,7 +161,7 @@ def _pair_row(a, b, d2, pt, log_pt, px, py, pz, energy):
     sy = np.float64(py[a]) + py[b]
     sz = np.float64(pz[a]) + pz[b]
     se = np.float64(energy[a]) + energy[b]
-    m2 = np.float32(max(se * se - sx * sx - sy * sy - sz * sz, _EPS))
+    m2 = np.float32(max(se * se - sx * sx - sy * sy - sz * sz, EPS))
     return (np.sqrt(d2), log_delta, max(log_pt_min + log_delta, _LOG_EPS_F32),
             max(log_pt_min - np.log(max(pt[a] + pt[b], _EPS_F32)), _LOG_EPS_F32), np.log(m2))
 
