@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from jetgnn.graphs.features import EPS
 from jetgnn.kinematics import delta_r, wrap_phi
-
-_EPS = 1e-8
 
 
 def dense_pair_features(pt: torch.Tensor, deta: torch.Tensor, dphi: torch.Tensor) -> torch.Tensor:
@@ -17,14 +16,14 @@ def dense_pair_features(pt: torch.Tensor, deta: torch.Tensor, dphi: torch.Tensor
     """
     d_eta = deta[:, :, None] - deta[:, None, :]
     d_phi = wrap_phi(dphi[:, :, None] - dphi[:, None, :])
-    delta = delta_r(d_eta, d_phi).clamp_min(_EPS ** 0.5)  # no log(0) on the diagonal
+    delta = delta_r(d_eta, d_phi).clamp_min(EPS ** 0.5)  # no log(0) on the diagonal
     pt_a, pt_b = pt[:, :, None], pt[:, None, :]
     pt_min = torch.minimum(pt_a, pt_b)
     # cosh Δη - cos Δφ = 2 sinh^2(Δη/2) + 2 sin^2(Δφ/2): no cancellation for the small angles inside a jet
     m2 = 4 * pt_a * pt_b * (torch.sinh(d_eta / 2).square() + torch.sin(d_phi / 2).square())
     return torch.stack([
         torch.log(delta),
-        torch.log((pt_min * delta).clamp_min(_EPS)),
-        torch.log((pt_min / (pt_a + pt_b).clamp_min(_EPS)).clamp_min(_EPS)),
-        torch.log(m2.clamp_min(_EPS)),
+        torch.log((pt_min * delta).clamp_min(EPS)),
+        torch.log((pt_min / (pt_a + pt_b).clamp_min(EPS)).clamp_min(EPS)),
+        torch.log(m2.clamp_min(EPS)),
     ], dim=-1)
