@@ -98,14 +98,18 @@ def _quantize(mode: str, source: Path, target: Path, calibration, per_channel: b
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
 
+    # reduce_range: 7-bit weights. On x86 CPUs without VNNI, ONNX Runtime's u8 x s8 kernels (VPMADDUBSW) saturate
+    # the int16 sums of pairs of full-range products: on an AVX2-only EPYC every score of a small transformer moved
+    # by +0.026..+0.055 and 34% of its decisions at 0.5 survived (dynamic and static alike); with 7-bit weights
+    # |dp| <= 0.003 and all survived. A file is exported once and run on any CPU, so it is always on.
     if mode == "dynamic":
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=per_channel)
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=per_channel, reduce_range=True)
     else:
         excluded = activation_products(onnx.load(str(source)))
         quantize_static(str(source), str(target), _JetCalibration(calibration), quant_format=QuantFormat.QDQ,
                         op_types_to_quantize=list(STATIC_OPS), nodes_to_exclude=excluded,
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=per_channel,
-                        calibrate_method=CalibrationMethod.MinMax,
+                        calibrate_method=CalibrationMethod.MinMax, reduce_range=True,
                         extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
 
 
@@ -132,7 +136,7 @@ def quantize_onnx(fp32_path, out, mode: str, calibration: list[dict] | None = No
         model = onnx.load(str(quantized))
         del model.metadata_props[:]
         n_calibration = sum(len(next(iter(batch.values()))) for batch in calibration or [])
-        metadata["quantization"] = json.dumps({"mode": mode, "per_channel": per_channel,
+        metadata["quantization"] = json.dumps({"mode": mode, "per_channel": per_channel, "weight_bits": 7,
                                                "calibration_jets": n_calibration})
         for key, value in metadata.items():
             entry = model.metadata_props.add()
