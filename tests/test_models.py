@@ -6,7 +6,6 @@ import awkward as ak
 import numpy as np
 import pytest
 import torch
-from torch_geometric.nn import MessagePassing
 
 import jetgnn
 from jetgnn.errors import InputError
@@ -139,30 +138,33 @@ def test_model_parameter_errors(jets):
     assert model_parameters("particlenet_lite")["k"] == 7
 
 
-class _ReferenceEdgeConv(MessagePassing):
-    """EdgeConv as jetgnn wrote it before using PyG's: x'_i = mean_j h([x_i, x_j - x_i])."""
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_factorised_edge_conv_matches_pyg_edge_conv(jets, mode):
+    """The per-node first layer (and, in eval mode, the BatchNorms folded into the Linears) gives PyG's EdgeConv
+    values and gradients up to float rounding; a wrong split of W (x_j - x_i vs x_j) would be off by O(1)."""
+    from torch_geometric.nn import EdgeConv
 
-    def __init__(self, h):
-        super().__init__(aggr="mean")
-        self.h = h
-
-    def forward(self, x, edge_index):
-        return self.propagate(edge_index, x=x)
-
-    def message(self, x_i, x_j):
-        return self.h(torch.cat([x_i, x_j - x_i], dim=-1))
-
-
-def test_pyg_edge_conv_is_bit_identical_to_the_hand_written_one(jets):
     from jetgnn.models.layers.knn import knn_edges
 
     batch = _graphs(jets, "particlenet")
-    model = _model("particlenet", batch).eval()
-    conv = model.blocks[0].conv
-    x = model.input_norm(batch.x).detach()
+    model = _model("particlenet", batch)
+    with torch.no_grad():  # running statistics away from (0, 1), so that folding them is tested
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm1d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+    conv = model.blocks[0].conv.train(mode == "train")
+    reference = EdgeConv(torch.nn.Identity(), aggr="mean")
+    reference.nn = conv.nn  # after construction: EdgeConv(nn) would re-initialise nn
+    x = model.input_norm.eval()(batch.x).detach().requires_grad_()
     edge_index = knn_edges(batch.pos, batch, 4)
-    with torch.no_grad():
-        assert torch.equal(conv(x, edge_index), _ReferenceEdgeConv(conv.nn)(x, edge_index))
+    ours, theirs = conv(x, edge_index), reference(x, edge_index)
+    assert theirs.abs().max() > 0.1
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
+    weight = conv.nn[0].weight
+    grads = [torch.autograd.grad(out.square().sum(), (x, weight)) for out in (ours, theirs)]
+    for ours_grad, theirs_grad in zip(*grads, strict=True):
+        torch.testing.assert_close(ours_grad, theirs_grad, rtol=1e-3, atol=1e-4)
 
 
 @pytest.mark.parametrize("name,renames", [

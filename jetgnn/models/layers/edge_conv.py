@@ -1,11 +1,11 @@
-"""The ParticleNet block: PyG's EdgeConv on a dynamic kNN graph, with a linear shortcut."""
+"""The ParticleNet block: EdgeConv on a dynamic kNN graph, with a linear shortcut."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.nn import EdgeConv
 
+from jetgnn.models.layers.factorised_edge_conv import FactorisedEdgeConv, run_folded
 from jetgnn.models.layers.knn import knn_edges
 
 
@@ -24,7 +24,8 @@ class EdgeConvBlock(nn.Module):
         x'_i = \mathrm{ReLU}\Big(\frac{1}{k} \sum_{j \in \mathcal{N}_k(i)} h_\Theta(x_i \,\|\, x_j - x_i)
                + \mathrm{BN}(W x_i)\Big)
 
-    with PyG's :class:`~torch_geometric.nn.conv.EdgeConv` (mean aggregation) for the sum. The kNN graph is rebuilt
+    with :class:`~jetgnn.models.layers.factorised_edge_conv.FactorisedEdgeConv` (PyG's EdgeConv with mean
+    aggregation, its first linear layer per node) for the sum. The kNN graph is rebuilt
     from the points passed in (dynamic graph: (Δη, Δφ) in the first block, learned features later).
 
     Args:
@@ -36,10 +37,9 @@ class EdgeConvBlock(nn.Module):
     def __init__(self, in_channels: int, channels: list[int], k: int):
         super().__init__()
         self.k = k
-        self.conv = EdgeConv(edge_mlp([in_channels, *channels]), aggr="mean")
+        self.conv = FactorisedEdgeConv(edge_mlp([in_channels, *channels]))
         self.shortcut = nn.Sequential(nn.Linear(in_channels, channels[-1], bias=False), nn.BatchNorm1d(channels[-1]))
-        self.activation = nn.ReLU()
 
     def forward(self, points: torch.Tensor, x: torch.Tensor, batch) -> torch.Tensor:
         edge_index = knn_edges(points, batch, self.k)
-        return self.activation(self.conv(x, edge_index) + self.shortcut(x))
+        return torch.relu_(self.conv(x, edge_index) + run_folded(self.shortcut, x))

@@ -19,7 +19,7 @@ def knn_edges(points: torch.Tensor, batch, k: int) -> torch.Tensor:
     if n_max < 2:
         return torch.zeros((2, 0), dtype=torch.long, device=points.device)
     sq = dense.square().sum(-1)
-    d2 = (sq[:, :, None] + sq[:, None, :] - 2 * dense @ dense.transpose(1, 2)).clamp_min(0)
+    d2 = (sq[:, :, None] + sq[:, None, :] - 2 * dense @ dense.transpose(1, 2)).clamp_min_(0)
     invalid = ~(mask[:, :, None] & mask[:, None, :]) | torch.eye(n_max, dtype=torch.bool, device=points.device)
     d2 = d2.masked_fill(invalid, float("inf"))
     kk = min(k, n_max - 1)
