@@ -12,7 +12,8 @@ PY="$ROOT/.venv/bin/python"
 [ -x "$PY" ] || make -C "$ROOT" install
 if [ ! -x "$VENV/bin/weaver" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet -c "$ROOT/constraints.txt" weaver-core==0.5.3 tabulate
+  # weaver-core does not declare torch: install it (the pinned CPU build) explicitly
+  "$VENV/bin/pip" install --quiet -c "$ROOT/constraints.txt" weaver-core==0.5.3 tabulate torch
 fi
 mkdir -p "$CACHE/peers"
 TRAIN="$CACHE/peers/top_20k_seed41.root"

@@ -103,7 +103,8 @@ def _quantize(mode: str, source: Path, target: Path, calibration, per_channel: b
     # by +0.026..+0.055 and 34% of its decisions at 0.5 survived (dynamic and static alike); with 7-bit weights
     # |dp| <= 0.003 and all survived. A file is exported once and run on any CPU, so it is always on.
     if mode == "dynamic":
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=per_channel, reduce_range=True)
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=per_channel,
+                         reduce_range=True)
     else:
         excluded = activation_products(onnx.load(str(source)))
         quantize_static(str(source), str(target), _JetCalibration(calibration), quant_format=QuantFormat.QDQ,
