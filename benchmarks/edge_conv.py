@@ -72,7 +72,8 @@ def main() -> None:
             block.conv = EdgeConv(torch.nn.Identity(), aggr="mean")
             block.conv.nn = nn  # after construction: EdgeConv(nn) would re-initialise nn
         with torch.no_grad():  # the same weights: the scores agree to float rounding
-            factorised.eval(), pyg.eval()
+            factorised.eval()
+            pyg.eval()
             difference = float((factorised(batches[0]) - pyg(batches[0])).abs().max())
         rates = {key: [] for key in ("train_pyg", "train_factorised", "predict_pyg", "predict_factorised")}
         for _ in range(args.rounds):

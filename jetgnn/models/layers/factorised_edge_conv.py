@@ -86,8 +86,7 @@ class FactorisedEdgeConv(nn.Module):
         if affine is not None:  # eval mode: BN(W_t x_i + W_s x_j) = (s W_t) x_i + b + (s W_s) x_j
             scale, bias = affine
             w_target, w_source = w_target * scale[:, None], w_source * scale[:, None]
-            layers = layers[1:]
-        layers = layers[1:]
+        layers = layers[1 if affine is None else 2:]
         h = F.linear(x, w_target, bias).index_select(0, target) + F.linear(x, w_source).index_select(0, source)
         h = run_folded(layers, h, owned=True)
         return scatter(h, target, dim=0, dim_size=x.shape[0], reduce="mean")
