@@ -19,7 +19,7 @@ quickstart: $(STAMP)
 	$(PY) -m jetgnn.quickstart
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=30
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow

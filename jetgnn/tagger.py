@@ -76,11 +76,24 @@ class GraphScorer:
         return torch.softmax(self.model(batch).float(), dim=1).numpy()
 
     def predict_proba(self, jets: Jets) -> np.ndarray:
-        step = getattr(self.model, "scoring_batch", None) or len(jets)
-        if len(jets) <= step:
+        pieces = self.scoring_pieces(jets)
+        if len(pieces) == 1:
             return self.probabilities(build_graphs(jets, **self.build_options))
-        return np.concatenate([self.probabilities(build_graphs(jets[i:i + step], **self.build_options))
-                               for i in range(0, len(jets), step)])
+        return np.concatenate([self.probabilities(build_graphs(jets[piece], **self.build_options))
+                               for piece in pieces])
+
+    def scoring_pieces(self, jets: Jets) -> list[slice]:
+        """Consecutive slices of ``jets`` with about the model's ``scoring_nodes`` particles each (after the
+        ``max_particles`` cut; a jet is never split), or the whole chunk."""
+        budget = getattr(self.model, "scoring_nodes", None)
+        if budget is None or len(jets) == 0:
+            return [slice(0, len(jets))]
+        nodes = ak.to_numpy(ak.num(jets.arrays.part_px, axis=1))
+        if self.build_options.get("max_particles") is not None:
+            nodes = np.minimum(nodes, self.build_options["max_particles"])
+        piece = (np.cumsum(nodes) - 1) // budget  # which pass each jet joins; non-decreasing
+        starts = [0, *(np.flatnonzero(np.diff(piece)) + 1).tolist()]
+        return [slice(a, b) for a, b in zip(starts, [*starts[1:], len(jets)], strict=True)]
 
     def n_params(self) -> int:
         return int(sum(p.numel() for p in self.model.parameters()))

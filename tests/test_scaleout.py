@@ -215,7 +215,8 @@ def test_streaming_config_errors(tmp_path):
 def test_scoring_skips_the_edges_a_model_does_not_read(tmp_path, model, reads_edges):
     """ParticleNet finds its own neighbours: its training and scoring graphs carry no edges, its scores equal
     those of graphs built with the configured kNN edges, and config.yaml keeps the configured options; the
-    interaction network reads its ΔR edges and keeps them. ParticleNet scores in forward passes of 128 jets."""
+    interaction network reads its ΔR edges and keeps them. ParticleNet scores in forward passes of about
+    ``scoring_nodes`` particles (whole jets, after the max_particles cut), with the scores of one whole pass."""
     from .conftest import SMALL_MODEL_PARAMS
 
     params = {f"model.params.{k}": v for k, v in SMALL_MODEL_PARAMS[model].items()}
@@ -229,4 +230,12 @@ def test_scoring_skips_the_edges_a_model_does_not_read(tmp_path, model, reads_ed
     jets = jetgnn.read_jets(str(BUNDLED["top"]))[:300]
     with_edges = tagger.scorer.probabilities(jetgnn.build_graphs(jets, **tagger.graph_options))
     np.testing.assert_allclose(tagger.scorer.predict_proba(jets), with_edges, rtol=1e-5, atol=1e-6)
-    assert (type(tagger.model).scoring_batch == 128) == (model == "particlenet")
+    assert (tagger.model.scoring_nodes is not None) == (model == "particlenet")
+    if model == "particlenet":
+        tagger.model.scoring_nodes = 1000  # passes of ~25 jets
+        pieces = tagger.scorer.scoring_pieces(jets)
+        nodes = np.minimum(ak.num(jets.arrays.part_px, axis=1).to_numpy(), tagger.graph_options["max_particles"])
+        assert [p.start for p in pieces[1:]] == [p.stop for p in pieces[:-1]] and pieces[-1].stop == len(jets)
+        sizes = np.array([nodes[p].sum() for p in pieces])
+        assert len(pieces) == int(np.ceil(nodes.sum() / 1000)) and sizes.max() < 1000 + nodes.max()
+        np.testing.assert_allclose(tagger.scorer.predict_proba(jets), with_edges, rtol=1e-5, atol=1e-6)

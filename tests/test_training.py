@@ -110,6 +110,29 @@ def test_config_errors_are_one_line(tmp_path, override, message):
     assert len(lines) == 1 and message in lines[0], proc.stderr
 
 
+def test_scoring_imports_neither_lightning_nor_scipy_sparse():
+    """Scoring validates a run's config but never trains: it must not pay Lightning's import (~2.5 s) or
+    scipy.sparse.csgraph's (~0.6 s, the vertexer's grouping); the strategies accepted without Lightning are all
+    in Lightning's registry, and an unknown one still fails."""
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    from jetgnn.training.config import COMMON_STRATEGIES
+
+    assert COMMON_STRATEGIES - {"auto"} <= set(StrategyRegistry.available_strategies())
+    code = ("import sys, jetgnn.evaluation.predict, jetgnn.tagger\n"
+            "from jetgnn.training.config import load_config, resolve_config\n"
+            f"for strategy in ('auto', 'ddp'):\n"
+            f"    resolve_config(load_config({str(CONFIGS / 'top_particlenet_lite.yaml')!r}), {{}},"
+            " {'training.strategy': strategy})\n"
+            "print(sorted(m for m in ('lightning', 'scipy.sparse.csgraph') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+    with pytest.raises(InputError, match="training.strategy"):
+        from jetgnn.training.config import load_config, resolve_config
+
+        resolve_config(load_config(CONFIGS / "top_particlenet_lite.yaml"), {}, {"training.strategy": "ddp_magic"})
+
+
 def test_missing_config_and_run_dir(tmp_path):
     proc = run_cli("train", tmp_path / "nope.yaml")
     assert proc.returncode == 2 and "config file not found" in proc.stderr

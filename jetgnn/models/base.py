@@ -111,13 +111,14 @@ class JetTagger(nn.Module, ABC):
     exactly these its inputs); ``multitask`` models (the vertexer) also implement ``forward_all(batch)`` with
     per-track outputs. ``legacy_keys`` (regular expression -> replacement) renames the state-dict keys of
     checkpoints written by earlier versions (e.g. before the classifier was called ``head``), which load unchanged.
-    ``scoring_batch``: at most this many jets per forward pass when scoring (None: the caller's chunk).
+    ``scoring_nodes``: about this many particles (graph nodes) per forward pass when scoring (None: the caller's
+    whole chunk), for models whose memory and speed depend on the size of a pass.
     """
 
     multitask: ClassVar[bool] = False
     reads: tuple[str, ...] = ("x",)
     legacy_keys: ClassVar[dict[str, str]] = {}
-    scoring_batch: ClassVar[int | None] = None
+    scoring_nodes: int | None = None
     head: nn.Module
 
     def __init__(self, spec: InputSpec, n_classes: int):

@@ -20,9 +20,10 @@ class ParticleNet(JetTagger):
     """
 
     reads = ("x", "pos")
-    #: jets per forward pass when scoring: the EdgeConv messages are [jets x N x k, 2C]; at 1024 jets ParticleNet
-    #: held 6 GB and ran at 264 jets/s, at 128 jets 1.3 GB and 342 jets/s (ParticleNet-Lite 2,870 -> 3,340)
-    scoring_batch: ClassVar[int | None] = 128
+    #: messages (edges x channels of the widest block) per forward pass when scoring. The old fixed 128 jets per
+    #: pass suited ParticleNet (k 16, 256 channels) but left ParticleNet-Lite (k 7, 64 channels) ~25% slower
+    #: than at 512 jets; ~2^24 messages was near the fastest for both (benchmarks/scoring_batch.py)
+    scoring_messages: ClassVar[int] = 2 ** 24
     # checkpoints from before EdgeConv was PyG's (same weights, h was called nn there)
     legacy_keys = {r"\.conv\.h\.": ".conv.nn."}
 
@@ -37,6 +38,7 @@ class ParticleNet(JetTagger):
             width = channels[-1]
         self.blocks = nn.ModuleList(blocks)
         self.head = classifier(width, n_classes, tuple(fc), dropout, linear_head)
+        self.scoring_nodes = max(1024, self.scoring_messages // (k * max(max(c) for c in conv)))
 
     def embed(self, batch):
         x = self.input_norm(batch.x)

@@ -7,8 +7,6 @@ for the other groups in the order of their leading (hardest) track, -1 for paddi
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 
 def group_tracks(linked: np.ndarray, mask: np.ndarray, primary_score: np.ndarray,
@@ -23,6 +21,10 @@ def group_tracks(linked: np.ndarray, mask: np.ndarray, primary_score: np.ndarray
     reaches ``min_primary_score``; every other group, single tracks included, is numbered 1, 2, ... by its
     leading track. Returns [B, N] int64 ids, -1 where ``mask`` is False.
     """
+    # imported here: scipy.sparse.csgraph takes ~0.6 s to import, paid otherwise by every command that loads a model
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     linked, mask = np.asarray(linked, dtype=bool), np.asarray(mask, dtype=bool)
     n_jets, n = mask.shape
     upper = np.triu(linked & mask[:, :, None] & mask[:, None, :], k=1)
