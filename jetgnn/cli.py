@@ -59,7 +59,15 @@ def _report_metrics(run_dir) -> None:
         _print_metrics(run_dir / "metrics.json")
 
 
+def _read_config_first(path) -> None:
+    """A missing or unreadable config file (or bad YAML) fails before the training stack is imported (~8 s)."""
+    from jetgnn.utils.config import read_yaml
+
+    read_yaml(path, "config")
+
+
 def _cmd_train(args) -> int:
+    _read_config_first(args.config)
     from jetgnn.workflows import train
 
     run_dir = train(args.config, out=args.out, train=args.train, val=args.val, epochs=args.epochs, seed=args.seed,
@@ -69,6 +77,7 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_pretrain(args) -> int:
+    _read_config_first(args.config)
     from jetgnn.pretraining import pretrain
 
     run_dir = pretrain(args.config, out=args.out, data=args.data, epochs=args.epochs, seed=args.seed,
@@ -78,6 +87,7 @@ def _cmd_pretrain(args) -> int:
 
 
 def _cmd_anomaly_train(args) -> int:
+    _read_config_first(args.config)
     from jetgnn.anomaly import train_anomaly
 
     run_dir = train_anomaly(args.config, out=args.out, train=args.train, val=args.val, epochs=args.epochs,
@@ -109,6 +119,7 @@ def _cmd_anomaly_evaluate(args) -> int:
 
 
 def _cmd_benchmark(args) -> int:
+    _read_config_first(args.config)
     from jetgnn.benchmarking import run_benchmark
 
     out = run_benchmark(args.config, args.out, train=args.train, test=args.test, seeds=args.seeds, jobs=args.jobs,

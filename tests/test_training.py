@@ -133,6 +133,16 @@ def test_scoring_imports_neither_lightning_nor_scipy_sparse():
         resolve_config(load_config(CONFIGS / "top_particlenet_lite.yaml"), {}, {"training.strategy": "ddp_magic"})
 
 
+@pytest.mark.parametrize("command", [["train"], ["pretrain"], ["anomaly", "train"], ["benchmark"]])
+def test_a_missing_config_fails_before_torch_is_imported(tmp_path, command):
+    code = ("import sys\nfrom jetgnn.cli import main\n"
+            f"rc = main({[*command, str(tmp_path / 'nope.yaml'), '--out', str(tmp_path / 'r')]!r})\n"
+            "print(rc, 'torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.stdout.split() == ["2", "False"], proc.stdout + proc.stderr
+    assert "config file not found" in proc.stderr and str(tmp_path / "nope.yaml") in proc.stderr
+
+
 def test_missing_config_and_run_dir(tmp_path):
     proc = run_cli("train", tmp_path / "nope.yaml")
     assert proc.returncode == 2 and "config file not found" in proc.stderr
