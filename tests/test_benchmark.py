@@ -13,7 +13,7 @@ import yaml
 from jetgnn.benchmarking.config import load_benchmark_config
 from jetgnn.errors import InputError
 
-from .conftest import BUNDLED, SMALL_MODEL_PARAMS
+from .conftest import BUNDLED, SMALL_MODEL_PARAMS, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,8 +66,7 @@ def test_benchmark_through_the_cli(tmp_path):
             for m in ("linear", "pfn", "pfn_orthogonal")} == {120}
     # a second call reuses the finished runs
     stamp = (out / "runs" / "pfn_seed0" / "metrics.json").stat().st_mtime
-    proc = subprocess.run([sys.executable, "-m", "jetgnn", "benchmark", str(_config(tmp_path)), "--out", str(out),
-                           "--seeds", "1"], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    proc = run_cli("benchmark", _config(tmp_path), "--out", out, "--seeds", "1")  # (in this process)
     assert proc.returncode == 0, proc.stderr
     assert (out / "runs" / "pfn_seed0" / "metrics.json").stat().st_mtime == stamp
 

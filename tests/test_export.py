@@ -18,7 +18,7 @@ from jetgnn.export.onnx import OnnxTagger, check_onnx, export_onnx, onnx_inputs 
 from jetgnn.io.reader import read_jets  # noqa: E402
 from jetgnn.models import MODELS  # noqa: E402
 
-from .conftest import BUNDLED, SMALL_MODEL_PARAMS  # noqa: E402
+from .conftest import BUNDLED, SMALL_MODEL_PARAMS, run_cli  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 #: the config each model is trained from (the vertexer needs the flavour sample's track truth)
@@ -123,8 +123,7 @@ def test_export_cli(exported, tmp_path):
     assert out.exists() and "largest difference" in proc.stdout
     scores = OnnxTagger(out).predict([str(BUNDLED["top"])])  # ROOT paths, read with the stored mapping
     assert scores.shape == (2000,) and np.all((scores >= 0) & (scores <= 1))
-    bad = subprocess.run([sys.executable, "-m", "jetgnn", "export", str(tmp_path / "norun"), "--out", str(out)],
-                         capture_output=True, text=True, timeout=120)
+    bad = run_cli("export", tmp_path / "norun", "--out", out)  # the error path in this process
     assert bad.returncode == 2 and "error" in bad.stderr
 
 
@@ -167,7 +166,6 @@ def test_int8_export_cli_and_its_errors(exported, tmp_path):
     for extra, message in ((["--quantize", "static"], "needs --calibration"),
                            (["--calibration", str(BUNDLED["top"])], "--calibration is for --quantize static"),
                            (["--quantize", "int4"], "invalid choice")):
-        proc = subprocess.run([*base, *extra, "--out", str(tmp_path / "x.onnx")], capture_output=True, text=True,
-                              timeout=300)
+        proc = run_cli("export", run, *extra, "--out", tmp_path / "x.onnx")  # error paths in this process
         assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert not (tmp_path / "x.onnx").exists()

@@ -20,7 +20,7 @@ from jetgnn.generation import generate, merge
 from jetgnn.io.writer import compression_of, rebasket
 from jetgnn.utils.malloc import tune_malloc
 
-from .conftest import BUNDLED, read_tree
+from .conftest import BUNDLED, read_tree, run_cli
 from .test_formats import CONFIGS, FOUR_MOMENTA, PFNANO, SMALL
 
 HAS_DASK = importlib.util.find_spec("distributed") is not None
@@ -80,8 +80,9 @@ def test_unreachable_scheduler_is_one_error(tmp_path):
     if not HAS_DASK:
         pytest.skip("dask.distributed is not installed")
     proc = _jetgnn("generate", "top", "--n-jets", 10, "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "z.root",
-                   timeout=120)
+                   timeout=120, env={**os.environ, "DASK_JETGNN__SCHEDULER_TIMEOUT": "2s"})
     assert proc.returncode == 2 and "cannot reach the Dask scheduler" in proc.stderr, proc.stderr
+    assert "after 2 s" in proc.stderr, proc.stderr  # the configured timeout, not the 20 s default
 
 
 def test_codec_option_and_large_baskets(tmp_path):
@@ -130,10 +131,10 @@ def test_predict_job_array_and_merge_match_one_run(lean_top, tmp_path):
     file that one `jetgnn predict` writes."""
     data = [str(BUNDLED["top"]), str(BUNDLED["top"])]
     single = tmp_path / "single.root"
-    assert _jetgnn("predict", lean_top, "--data", *data, "--out", single).returncode == 0
-    out = tmp_path / "array.root"
+    assert run_cli("predict", lean_top, "--data", *data, "--out", single).returncode == 0  # in this process: the
+    out = tmp_path / "array.root"  # real `python -m jetgnn predict` runs in the Dask test and in test_training
     for files in ("1:2", "0:1"):
-        proc = _jetgnn("predict", lean_top, "--data", *data, "--out", out, "--files", files)
+        proc = run_cli("predict", lean_top, "--data", *data, "--out", out, "--files", files)
         assert proc.returncode == 0 and "jetgnn merge" in proc.stderr, proc.stderr
     assert not out.exists()
     proc = _jetgnn("merge", out)
@@ -142,7 +143,7 @@ def test_predict_job_array_and_merge_match_one_run(lean_top, tmp_path):
 
     events = [str(PFNANO), str(PFNANO)]
     single, out = tmp_path / "friends_single.root", tmp_path / "friends_parts.root"
-    assert _jetgnn("predict", lean_top, "--data", *events, "--mapping", "cms-pfnano", "--out", single).returncode == 0
+    assert run_cli("predict", lean_top, "--data", *events, "--mapping", "cms-pfnano", "--out", single).returncode == 0
     from jetgnn.evaluation.predict import merge_predictions, predict_parts
 
     assert predict_parts(lean_top, events, out, mapping="cms-pfnano", files=(0, 1)) is None
@@ -158,7 +159,7 @@ def test_predict_job_array_and_merge_match_one_run(lean_top, tmp_path):
 def test_predict_on_a_local_dask_cluster(lean_top, tmp_path):
     data = [str(BUNDLED["top"]), str(BUNDLED["top"])]
     single, out = tmp_path / "single.root", tmp_path / "dask.root"
-    assert _jetgnn("predict", lean_top, "--data", *data, "--out", single).returncode == 0
+    assert run_cli("predict", lean_top, "--data", *data, "--out", single).returncode == 0
     proc = _jetgnn("predict", lean_top, "--data", *data, "--out", out, "--scheduler", "--workers", 2)
     assert proc.returncode == 0, proc.stderr
     _assert_same(_tree(single, "tree"), _tree(out, "tree"))

@@ -29,7 +29,9 @@ def _distributed(feature: str):
 @contextlib.contextmanager
 def dask_client(scheduler: str, workers: int, feature: str) -> Iterator[object]:
     """A Dask client: ``scheduler`` "local" starts a LocalCluster of ``workers`` single-threaded worker
-    processes (closed afterwards); otherwise the address of a running scheduler (``tcp://host:8786``)."""
+    processes (closed afterwards); otherwise the address of a running scheduler (``tcp://host:8786``), given up
+    after dask's config value ``jetgnn.scheduler-timeout`` (default 20 s; environment
+    ``DASK_JETGNN__SCHEDULER_TIMEOUT=5s``)."""
     distributed = _distributed(feature)
     if scheduler == LOCAL:
         with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -37,7 +39,9 @@ def dask_client(scheduler: str, workers: int, feature: str) -> Iterator[object]:
             yield client
         return
     try:
-        client = distributed.Client(scheduler, timeout="20s")
+        import dask
+
+        client = distributed.Client(scheduler, timeout=dask.config.get("jetgnn.scheduler-timeout", "20s"))
     except (OSError, TimeoutError, ValueError) as err:
         raise InputError(f"cannot reach the Dask scheduler at {scheduler!r} ({err.__class__.__name__}: {err}); "
                          f"start one with `dask scheduler` or pass --scheduler without an address for a "
