@@ -28,7 +28,7 @@ from jetgnn.io.jets import training_ranges
 from jetgnn.models import InputSpec, build_model
 from jetgnn.models.base import unread_edge_options
 from jetgnn.models.checkpoint import load_checkpoint
-from jetgnn.training.callbacks import DatasetEpoch, EpochSeed, History, JetThroughput, Pruning, ReleaseFreeMemory
+from jetgnn.training.callbacks import DatasetEpoch, EpochSeed, History, JetThroughput, Pruning
 from jetgnn.training.config import TrainConfig, check_hardware
 from jetgnn.training.history import read_history, write_history
 from jetgnn.training.module import TaggerModule
@@ -175,8 +175,6 @@ def make_trainer(cfg: TrainConfig, out: Path, progress: bool, callbacks: list | 
             ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss", mode="min",
                             save_last=True, enable_version_counter=False),
             EarlyStopping(monitor="val_loss", mode="min", patience=tcfg.patience),
-            # streaming: memory bounded by the shuffle buffer, not by how fragmented the heap gets (costs speed)
-            *([ReleaseFreeMemory()] if cfg.data.streaming is not None else []),
             *([Pruning(tcfg.prune)] if tcfg.prune is not None else []),
             *(callbacks or []),
         ],

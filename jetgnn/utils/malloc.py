@@ -15,7 +15,8 @@ too).
 
 Free memory inside the heap is not returned by either setting: batches of varying size leave holes that glibc
 keeps (streaming PFN training on 200,000 jets: a 1,966 MB heap with 265 MB in use). :func:`release_free_memory`
-(glibc's ``malloc_trim``) gives those pages back; streaming trainings call it every 2 s when over 256 MB are free.
+(glibc's ``malloc_trim``) gives those pages back; the training callback ``ReleaseFreeMemory`` calls it (not
+switched on by default yet).
 
 Opt out with ``JETGNN_MALLOC=default`` (glibc's own behaviour), or set ``MALLOC_MMAP_THRESHOLD_`` /
 ``MALLOC_TRIM_THRESHOLD_`` yourself (jetgnn then leaves the allocator alone). Not glibc (macOS, musl): nothing
