@@ -85,7 +85,7 @@ class GraphScorer:
     def scoring_pieces(self, jets: Jets) -> list[slice]:
         """Consecutive slices of ``jets`` with about the model's ``scoring_nodes`` particles each (after the
         ``max_particles`` cut; a jet is never split), or the whole chunk."""
-        budget = getattr(self.model, "scoring_nodes", None)
+        budget = self.model.scoring_nodes
         if budget is None or len(jets) == 0:
             return [slice(0, len(jets))]
         nodes = ak.to_numpy(ak.num(jets.arrays.part_px, axis=1))
