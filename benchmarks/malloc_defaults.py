@@ -1,4 +1,5 @@
-"""glibc allocator thresholds both ways: jetgnn's default (``tune_malloc``) vs stock glibc (``JETGNN_MALLOC=default``).
+"""Memory settings both ways: jetgnn's default (``tune_malloc``: glibc thresholds raised, oneDNN's primitive cache
+off) vs stock glibc and oneDNN (``JETGNN_MALLOC=default``).
 
     python benchmarks/malloc_defaults.py [--train FILE] [--epochs 2] [--repeats 2]
 
@@ -33,7 +34,8 @@ SETTINGS = {"tuned": {}, "stock": {"JETGNN_MALLOC": "default"}}
 
 
 def _env(setting: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "JETGNN_MALLOC"}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MALLOC_") and "PRIMITIVE_CACHE" not in k and k != "JETGNN_MALLOC"}
     return {**env, **SETTINGS[setting]}
 
 

@@ -55,8 +55,9 @@ class ReleaseFreeMemory(L.Callback):
     """After a training batch, at most once per ``interval_s`` seconds, returns the heap's free pages to the OS
     when more than ``keep`` bytes are free (:func:`jetgnn.utils.malloc.release_free_memory`); not added to any
     training by default (with it, a DDP-with-workers streaming test hung once, cause unknown).
-    Batches of varying size fragment glibc's heap: without this a streaming PFN training grew to 2.5 GB
-    over 200,000 jets with 265 MB really in use (benchmarks/streaming_memory.py). Measured peaks on 2 cores (PFN,
+    Measured before the heap growth of streaming training was traced to oneDNN's primitive cache (now switched off
+    by :func:`jetgnn.utils.malloc.tune_malloc`): a streaming PFN training grew to 2.5 GB over 200,000 jets with
+    265 MB really in use (benchmarks/streaming_memory.py). Measured peaks on 2 cores then (PFN,
     200,000 jets, one epoch): none 2,544 MB at ~3,300 jets/s; every 2 s (the default) 2,000 MB at 3,061; every
     0.5 s 1,505 MB at 2,393; after every batch 1,258 MB at 1,557 (the pages fault in again)."""
 

@@ -8,7 +8,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-from jetgnn.utils.malloc import malloc_setting
+from jetgnn.utils.malloc import malloc_setting, onednn_cache_setting
 
 PACKAGES = ("jetgnn", "numpy", "awkward", "uproot", "vector", "torch", "torch-geometric", "lightning", "torchmetrics",
             "pydantic", "onnxruntime",
@@ -44,7 +44,7 @@ def machine() -> dict:
         "platform": platform.platform(),
         "gpu": _gpu_name(),
         "versions": versions,
-        "malloc": {"jetgnn": malloc_setting(),
+        "malloc": {"jetgnn": malloc_setting(), "onednn_primitive_cache": onednn_cache_setting(),
                    **{k: v for k, v in os.environ.items() if k.startswith("MALLOC_") and k.endswith("_")}},
     }
 
