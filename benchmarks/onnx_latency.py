@@ -124,8 +124,8 @@ def main() -> None:
             chunk = jets[:args.batch]
             order = np.argsort(chunk.n_particles, kind="stable")
             wrapper_names = session.input_names
-            sorted_batch = build_graphs(chunk[order], **tagger.graph_options)
-            buckets = [padded_arrays(sorted_batch, wrapper_names, session.min_particles, slice(i, i + BUCKET_JETS))
+            chunk_batch = build_graphs(chunk, **tagger.graph_options)
+            buckets = [padded_arrays(chunk_batch, wrapper_names, session.min_particles, order[i:i + BUCKET_JETS])
                        for i in range(0, len(order), BUCKET_JETS)]
             entry["batch"]["onnxruntime_bucketed"] = jets_per_s(lambda s=session, bs=buckets: [s.run(b) for b in bs],
                                                                 args.batch, 5)

@@ -14,7 +14,8 @@ pytest.importorskip("onnxscript")
 
 import jetgnn  # noqa: E402
 from jetgnn.errors import ExportMismatchError, InputError  # noqa: E402
-from jetgnn.export.onnx import OnnxTagger, check_onnx, export_onnx, onnx_inputs  # noqa: E402
+from jetgnn.export.onnx import OnnxTagger, check_onnx, export_onnx, onnx_inputs, padded_arrays  # noqa: E402
+from jetgnn.graphs.builder import build_graphs  # noqa: E402
 from jetgnn.io.reader import read_jets  # noqa: E402
 from jetgnn.models import MODELS  # noqa: E402
 
@@ -61,6 +62,8 @@ def test_onnx_runtime_equals_pytorch(exported, test_jets, name):
     session = OnnxTagger(path)
     scores = session.predict(jets, batch_size=64)
     np.testing.assert_allclose(scores, tagger.predict(jets), atol=1e-5, rtol=0)
+    # several buckets per chunk, each padded to its own largest jet, put back in the jets' order
+    np.testing.assert_allclose(session.predict(jets, batch_size=64, bucket=10), scores, atol=1e-5, rtol=0)
     assert session.label_names == tagger.label_names
     assert 0 < session.last_inference_jets_per_s
 
@@ -78,6 +81,13 @@ def test_dynamic_axes_and_padding(exported, test_jets, name):
     np.testing.assert_allclose(wide[0], tight[0], atol=1e-5)
     single = session.run(onnx_inputs(tagger, jets[3:4]))
     np.testing.assert_allclose(single[0], tight[0][3:4], atol=1e-5)
+    # a bucket gathered from the batch of all jets is the padded input of those jets alone, edges included
+    picked = np.array([7, 2, 11, 0])
+    gathered = padded_arrays(build_graphs(jets, **tagger.graph_options), session.input_names, 1, picked)
+    alone = padded_arrays(build_graphs(jets[picked], **tagger.graph_options), session.input_names, 1)
+    assert gathered.keys() == alone.keys()
+    for key in alone:
+        np.testing.assert_array_equal(gathered[key], alone[key], err_msg=key)
     if tagger.is_multitask:  # per-track outputs: [B, N, 5] origin probabilities, [B, N, N] pair probabilities
         mask = onnx_inputs(tagger, jets)["mask"]
         n = mask.shape[1]
@@ -128,6 +138,14 @@ def test_export_cli(exported, tmp_path):
 
 
 # -- int8 ----------------------------------------------------------------------------------------------------
+def _matrix_bytes(path) -> int:
+    """Bytes of a model's weight matrices (initializers of two or more dimensions)."""
+    import onnx
+
+    return sum(len(init.raw_data) or init.ByteSize() for init in onnx.load(str(path)).graph.initializer
+               if len(init.dims) >= 2)
+
+
 @pytest.mark.parametrize("name", ["pfn", "particlenet_lite", "transformer", "mlp"])
 def test_int8_models_score_like_fp32_and_are_smaller(exported, test_jets, tmp_path, name):
     import json
@@ -149,8 +167,9 @@ def test_int8_models_score_like_fp32_and_are_smaller(exported, test_jets, tmp_pa
             mode == "dynamic")
         result = compare_onnx(tagger, path, test_jets["top"])
         assert result["decision_agreement"] >= 0.95 and result["max_abs_difference"] < 0.2, (mode, result)
-        if name != "mlp":  # the MLP is mostly BatchNorm and small layers
-            assert path.stat().st_size < fp32.stat().st_size / 2
+        # the weight matrices are stored in int8 (7-bit values): a quarter of their fp32 bytes. (The files of
+        # these 16-wide test models are mostly graph: the int8 one, with its quantise/rescale nodes, is larger.)
+        assert _matrix_bytes(path) < _matrix_bytes(fp32) / 2
         assert not list(tmp_path.glob(".jetgnn-fp32-*"))  # the fp32 intermediate is gone
 
 

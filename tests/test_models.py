@@ -138,6 +138,28 @@ def test_model_parameter_errors(jets):
     assert model_parameters("particlenet_lite")["k"] == 7
 
 
+def test_segment_sum_and_mean_match_pyg_scatter_and_its_gradients():
+    from torch_geometric.utils import scatter
+
+    from jetgnn.models.layers.segment import segment_mean, segment_sum
+
+    generator = torch.Generator().manual_seed(3)
+    index = torch.tensor([0, 0, 2, 2, 2, 4, 0])  # groups 1 and 3 are empty
+    for shape in ((7,), (7, 5), (7, 3, 2)):
+        values = torch.randn(*shape, generator=generator, dtype=torch.float64, requires_grad=True)
+        for ours, reduce in ((segment_sum, "sum"), (segment_mean, "mean")):
+            got = ours(values, index, 6)
+            expected = scatter(values, index, dim=0, dim_size=6, reduce=reduce)
+            assert got.shape == expected.shape == (6, *shape[1:])
+            torch.testing.assert_close(got, expected)
+            assert not got[[1, 3, 5]].any()
+            weights = torch.randn(got.shape, generator=generator, dtype=torch.float64)
+            grad, = torch.autograd.grad((got * weights).sum(), values)
+            grad_pyg, = torch.autograd.grad((expected * weights).sum(), values)
+            torch.testing.assert_close(grad, grad_pyg)
+    assert segment_mean(torch.ones(3, 2, dtype=torch.bfloat16), torch.tensor([1, 1, 1]), 2).dtype == torch.bfloat16
+
+
 @pytest.mark.parametrize("mode", ["eval", "train"])
 def test_factorised_edge_conv_matches_pyg_edge_conv(jets, mode):
     """The per-node first layer (and, in eval mode, the BatchNorms folded into the Linears) gives PyG's EdgeConv

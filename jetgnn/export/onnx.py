@@ -108,39 +108,45 @@ class PaddedTagger(nn.Module):
         return torch.softmax(out["jet"], dim=1), origin, torch.sigmoid(out["edge"])
 
 
-def padded_arrays(batch, input_names, n_min: int = 1, jets: slice | None = None) -> dict[str, np.ndarray]:
+def padded_arrays(batch, input_names, n_min: int = 1, jets: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The ONNX inputs ``input_names`` of a graph Batch: node tensors padded to N = max(largest jet, n_min).
 
-    jets : only these jets of the batch (a contiguous range, whose nodes and edges are contiguous too), padded
-    to their own largest jet (:meth:`OnnxTagger.predict` pads buckets of jets of similar multiplicity).
+    jets : distinct indices of the batch's jets to take, in that order (int array; default all), padded to their own
+    largest jet: :meth:`OnnxTagger.predict` runs buckets of jets of similar multiplicity. (Gathering here instead
+    of building the graphs of a re-ordered ``Jets`` saves the awkward re-indexing: 5-9 ms per 1,024 top jets.)
     """
     ptr_all = batch.ptr.numpy()
-    start, stop, _ = (jets or slice(None)).indices(len(ptr_all) - 1)
-    ptr = ptr_all[start:stop + 1]
-    lo, hi = int(ptr[0]), int(ptr[-1])
-    counts = np.diff(ptr)
-    n_jets, n_max = len(counts), max(int(counts.max(initial=0)), n_min)
-    jet = batch.batch.numpy()[lo:hi] - start
-    slot = np.arange(lo, hi) - ptr[jet]
+    n_graphs = len(ptr_all) - 1
+    jets = np.arange(n_graphs) if jets is None else np.asarray(jets, dtype=np.int64)
+    if len(np.unique(jets)) != len(jets):
+        raise ValueError(f"padded_arrays takes each jet once; got the indices {jets.tolist()}")
+    counts = ptr_all[jets + 1] - ptr_all[jets]
+    n_jets, n_max = len(jets), max(int(counts.max(initial=0)), n_min)
+    jet = np.repeat(np.arange(n_jets), counts)  # output row of each taken node
+    slot = np.arange(len(jet)) - np.repeat(np.cumsum(counts) - counts, counts)  # its place in that row
+    node = ptr_all[jets][jet] + slot  # its index in the batch
     out = {"mask": np.zeros((n_jets, n_max), dtype=bool)}
     out["mask"][jet, slot] = True
     for name in ("x", "pos", "pt", "impact"):
         if name in input_names:
-            values = batch[name].numpy()[lo:hi]
+            values = batch[name].numpy()[node]
             dense = np.zeros((n_jets, n_max, *values.shape[1:]), dtype=np.float32)
             dense[jet, slot] = values
             out[name] = dense
     if "u" in input_names:
-        out["u"] = batch.u.numpy()[start:stop].astype(np.float32)
+        out["u"] = batch.u.numpy()[jets].astype(np.float32)
     if "adjacency" in input_names:
+        row = np.full(n_graphs, -1)
+        row[jets] = np.arange(n_jets)
         source, target = batch.edge_index.numpy()
-        keep = (source >= lo) & (source < hi)
-        source, target, attr = source[keep] - lo, target[keep] - lo, batch.edge_attr.numpy()[keep]
-        b = jet[source]
+        graph = batch.batch.numpy()[source]
+        keep = row[graph] >= 0
+        source, target, graph = source[keep], target[keep], graph[keep]
+        b, start = row[graph], ptr_all[graph]
         out["adjacency"] = np.zeros((n_jets, n_max, n_max), dtype=bool)
-        out["adjacency"][b, slot[source], slot[target]] = True
-        out["edge_attr"] = np.zeros((n_jets, n_max, n_max, attr.shape[1]), dtype=np.float32)
-        out["edge_attr"][b, slot[source], slot[target]] = attr
+        out["adjacency"][b, source - start, target - start] = True
+        out["edge_attr"] = np.zeros((n_jets, n_max, n_max, batch.edge_attr.shape[1]), dtype=np.float32)
+        out["edge_attr"][b, source - start, target - start] = batch.edge_attr.numpy()[keep]
     return {name: out[name] for name in input_names}
 
 
@@ -238,6 +244,11 @@ def _save(program, metadata: dict[str, str], out: Path) -> None:
     import onnx
 
     model = program.model_proto
+    # the exporter's per-node notes (Python stack traces with this machine's paths, module names): two thirds
+    # of a small model's file, and nothing ONNX Runtime or a reader of the file needs
+    for node in model.graph.node:
+        del node.metadata_props[:]
+        node.doc_string = ""
     for key, value in metadata.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
@@ -423,8 +434,8 @@ class OnnxTagger:
             # jets sorted by multiplicity, run in buckets padded to their own largest jet: padding a whole
             # chunk to its largest jet made batched ORT up to 2x slower than PyTorch (benchmarks/onnx_latency.py)
             order = np.argsort(chunk.n_particles, kind="stable")
-            batch = build_graphs(chunk[order], **self.graph_options)
-            parts = [self.run(padded_arrays(batch, self.input_names, self.min_particles, slice(i, i + bucket)))[0]
+            batch = build_graphs(chunk, **self.graph_options)
+            parts = [self.run(padded_arrays(batch, self.input_names, self.min_particles, order[i:i + bucket]))[0]
                      for i in range(0, len(order), bucket)]
             scores = np.empty((len(order), *parts[0].shape[1:]), dtype=parts[0].dtype)
             scores[order] = np.concatenate(parts)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from torch import nn
-from torch_geometric.nn import global_mean_pool
 
 from jetgnn.models.base import InputSpec, JetTagger, classifier
 from jetgnn.models.layers import EdgeConvBlock
+from jetgnn.models.layers.segment import segment_mean
 
 
 class ParticleNet(JetTagger):
@@ -46,4 +46,4 @@ class ParticleNet(JetTagger):
         for block in self.blocks:
             x = block(points, x, batch)
             points = x
-        return global_mean_pool(x, batch.batch, size=batch.num_graphs)
+        return segment_mean(x, batch.batch, batch.num_graphs)

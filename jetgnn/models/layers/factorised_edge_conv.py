@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn.inits import reset
-from torch_geometric.utils import scatter
+
+from jetgnn.models.layers.segment import segment_mean
 
 
 def batch_norm_affine(norm: nn.Module) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -89,4 +90,4 @@ class FactorisedEdgeConv(nn.Module):
         layers = layers[1 if affine is None else 2:]
         h = F.linear(x, w_target, bias).index_select(0, target) + F.linear(x, w_source).index_select(0, source)
         h = run_folded(layers, h, owned=True)
-        return scatter(h, target, dim=0, dim_size=x.shape[0], reduce="mean")
+        return segment_mean(h, target, x.shape[0])
