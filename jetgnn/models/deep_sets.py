@@ -8,9 +8,9 @@ from torch import nn
 from jetgnn.errors import InputError
 from jetgnn.models.base import InputSpec, JetTagger, classifier
 from jetgnn.models.layers import mlp
+from jetgnn.models.layers.dense import jet_sum
 from jetgnn.models.layers.mlp import check_activation
 from jetgnn.models.layers.quant import QuantSpec, quant_linear, quant_mlp
-from jetgnn.models.layers.segment import segment_sum
 
 
 class PFN(JetTagger):
@@ -46,7 +46,7 @@ class PFN(JetTagger):
                                                    else quantization.input_bits))
 
     def embed(self, batch):
-        return segment_sum(self.phi(self.input_norm(batch.x)), batch.batch, batch.num_graphs)
+        return jet_sum(self.phi(self.input_norm(batch.x)), batch)
 
 
 class EFN(JetTagger):
@@ -77,11 +77,11 @@ class EFN(JetTagger):
         self.head = classifier(phi[-1], n_classes, tuple(f), dropout, linear_head)
 
     def energy_fractions(self, batch) -> torch.Tensor:
-        total = segment_sum(batch.pt, batch.batch, batch.num_graphs)
+        total = jet_sum(batch.pt, batch)
         return batch.pt / total.clamp_min(1e-12)[batch.batch]
 
     def embed(self, batch):
         z = self.energy_fractions(batch)
         phi = self.phi(self.angle_norm(batch.pos))
-        pooled = segment_sum(z[:, None] * phi, batch.batch, batch.num_graphs)
+        pooled = jet_sum(z[:, None] * phi, batch)
         return self.pool_norm(pooled)

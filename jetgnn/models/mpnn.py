@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.nn import global_mean_pool
 
 from jetgnn.errors import InputError
 from jetgnn.models.base import InputSpec, JetTagger, classifier
 from jetgnn.models.layers import GraphNetworkBlock, mlp
+from jetgnn.models.layers.dense import jet_mean
 
 
 class MPNN(JetTagger):
@@ -37,4 +37,4 @@ class MPNN(JetTagger):
         for block in self.blocks:
             dx, de, du = block(x, batch.edge_index, e, u, batch.batch)
             x, e, u = x + dx, e + de, u + du
-        return torch.cat([u, global_mean_pool(x, batch.batch, size=batch.num_graphs)], dim=-1)
+        return torch.cat([u, jet_mean(x, batch)], dim=-1)

@@ -8,7 +8,7 @@ from torch import nn
 
 from jetgnn.models.base import InputSpec, JetTagger, classifier
 from jetgnn.models.layers import EdgeConvBlock
-from jetgnn.models.layers.segment import segment_mean
+from jetgnn.models.layers.dense import jet_mean
 
 
 class ParticleNet(JetTagger):
@@ -46,4 +46,4 @@ class ParticleNet(JetTagger):
         for block in self.blocks:
             x = block(points, x, batch)
             points = x
-        return segment_mean(x, batch.batch, batch.num_graphs)
+        return jet_mean(x, batch)

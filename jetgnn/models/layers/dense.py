@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch_geometric.utils import to_dense_batch
 
+from jetgnn.models.layers.segment import segment_mean, segment_sum
+
 
 @dataclass(frozen=True)
 class DenseLayout:
@@ -34,3 +36,22 @@ def to_dense(values: torch.Tensor, batch) -> tuple[torch.Tensor, torch.Tensor]:
     if layout is not None:
         return layout.scatter(values), layout.mask
     return to_dense_batch(values, batch.batch, batch_size=batch.num_graphs)
+
+
+def jet_sum(values: torch.Tensor, batch) -> torch.Tensor:
+    """Sum over each jet's particles, [n_nodes, ...] -> [n_jets, ...]: :func:`segment_sum` on a graph Batch, a sum
+    over the particle axis of the padded layout on a padded (exported) batch, whose scatter has unique indices and
+    so is exact with any number of ONNX Runtime threads."""
+    layout = getattr(batch, "dense_layout", None)
+    if layout is not None:
+        return layout.scatter(values).sum(1)
+    return segment_sum(values, batch.batch, batch.num_graphs)
+
+
+def jet_mean(values: torch.Tensor, batch) -> torch.Tensor:
+    """Mean over each jet's particles (zeros for a jet without particles); see :func:`jet_sum`."""
+    layout = getattr(batch, "dense_layout", None)
+    if layout is not None:
+        counts = layout.mask.sum(1).clamp_min(1).to(values.dtype)
+        return layout.scatter(values).sum(1) / counts.reshape(-1, *[1] * (values.dim() - 1))
+    return segment_mean(values, batch.batch, batch.num_graphs)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from jetgnn.models.layers.factorised_edge_conv import FactorisedEdgeConv, run_folded
-from jetgnn.models.layers.knn import knn_edges
+from jetgnn.models.layers.knn import knn_graph
 
 
 def edge_mlp(channels: list[int]) -> nn.Sequential:
@@ -41,5 +41,5 @@ class EdgeConvBlock(nn.Module):
         self.shortcut = nn.Sequential(nn.Linear(in_channels, channels[-1], bias=False), nn.BatchNorm1d(channels[-1]))
 
     def forward(self, points: torch.Tensor, x: torch.Tensor, batch) -> torch.Tensor:
-        edge_index = knn_edges(points, batch, self.k)
-        return torch.relu_(self.conv(x, edge_index) + run_folded(self.shortcut, x))
+        edge_index, grid = knn_graph(points, batch, self.k)
+        return torch.relu_(self.conv(x, edge_index, grid) + run_folded(self.shortcut, x))

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn.inits import reset
 
+from jetgnn.models.layers.knn import EdgeGrid
 from jetgnn.models.layers.segment import segment_mean
 
 
@@ -65,7 +66,9 @@ class FactorisedEdgeConv(nn.Module):
         nn: :math:`h_\Theta`, a Sequential whose first module is ``Linear(2 * C, C', bias=False)`` (see
             :func:`~jetgnn.models.layers.edge_conv.edge_mlp`).
     Shapes:
-        x [n_nodes, C], edge_index [2, n_edges] (source j, target i) -> [n_nodes, channels of the last layer].
+        x [n_nodes, C], edge_index [2, n_edges] (source j, target i) -> [n_nodes, channels of the last layer];
+        grid (optional): the :class:`~jetgnn.models.layers.knn.EdgeGrid` of the edges, which then aggregates
+        (padded, exported batches).
     """
 
     def __init__(self, nn: nn.Sequential):
@@ -76,7 +79,7 @@ class FactorisedEdgeConv(nn.Module):
         self.nn = nn
         reset(self.nn)  # as PyG's EdgeConv does: the same initial weights for the same seed as before
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, grid: EdgeGrid | None = None) -> torch.Tensor:
         source, target = edge_index[0], edge_index[1]
         layers = list(self.nn)
         weight = layers[0].weight
@@ -90,4 +93,4 @@ class FactorisedEdgeConv(nn.Module):
         layers = layers[1 if affine is None else 2:]
         h = F.linear(x, w_target, bias).index_select(0, target) + F.linear(x, w_source).index_select(0, source)
         h = run_folded(layers, h, owned=True)
-        return segment_mean(h, target, x.shape[0])
+        return segment_mean(h, target, x.shape[0]) if grid is None else grid.mean(h)

@@ -2,22 +2,51 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from jetgnn.models.layers.dense import to_dense
 
 
-def knn_edges(points: torch.Tensor, batch, k: int) -> torch.Tensor:
-    """edge_index [2, E] (source, target) giving every node its min(k, n-1) nearest other nodes of its jet.
+@dataclass(frozen=True)
+class EdgeGrid:
+    """Where the edges of a padded batch's kNN graph sit in their [B * N, k] grid (row b * N + i: the edges into
+    particle i of jet b): ``slot`` [n_edges] flat positions in the grid, ``rows`` [n_nodes] each node's row,
+    ``counts`` [B * N] edges per row, ``k`` the grid's width.
+
+    Made only for padded (exported) batches: :meth:`mean` then averages the messages into each node with a scatter
+    of unique indices and a sum over k, exact with any number of ONNX Runtime threads (the scatter-add of
+    :func:`~jetgnn.models.layers.segment.segment_sum` is not; see there).
+    """
+
+    slot: torch.Tensor
+    rows: torch.Tensor
+    counts: torch.Tensor
+    k: int
+
+    def mean(self, messages: torch.Tensor) -> torch.Tensor:
+        """[n_edges, C] messages (edge order of ``slot``) -> [n_nodes, C] mean over each node's incoming edges."""
+        n_rows = self.counts.shape[0]
+        grid = messages.new_zeros((n_rows * self.k, *messages.shape[1:])).index_copy(0, self.slot, messages)
+        sums = grid.reshape(n_rows, self.k, *messages.shape[1:]).sum(1)
+        counts = self.counts.clamp_min(1).to(messages.dtype).reshape(-1, *[1] * (messages.dim() - 1))
+        return (sums / counts)[self.rows]
+
+
+def knn_graph(points: torch.Tensor, batch, k: int) -> tuple[torch.Tensor, EdgeGrid | None]:
+    """(edge_index [2, E] (source, target), giving every node its min(k, n-1) nearest other nodes of its jet;
+    their :class:`EdgeGrid` on a padded batch, else None).
 
     points : [n_nodes, D] coordinates (e.g. (deta, dphi) or learned features); batch : the graph Batch (its
     jet index ``batch.batch``). Distances are computed per jet on a padded [jets, N, N] tensor (as
-    |a|^2 + |b|^2 - 2 a.b, which ONNX can express), so cost is exact and GPU friendly.
+    |a|^2 + |b|^2 - 2 a.b, which ONNX can express), so cost is exact and GPU friendly. Edges are ordered by
+    target (jet, particle), then by distance.
     """
     dense, mask = to_dense(points, batch)  # [B, N, D], [B, N]
     n_max = dense.shape[1]
     if n_max < 2:
-        return torch.zeros((2, 0), dtype=torch.long, device=points.device)
+        return torch.zeros((2, 0), dtype=torch.long, device=points.device), None
     sq = dense.square().sum(-1)
     d2 = (sq[:, :, None] + sq[:, None, :] - 2 * dense @ dense.transpose(1, 2)).clamp_min_(0)
     invalid = ~(mask[:, :, None] & mask[:, None, :]) | torch.eye(n_max, dtype=torch.bool, device=points.device)
@@ -31,4 +60,11 @@ def knn_edges(points: torch.Tensor, batch, k: int) -> torch.Tensor:
         torch._check(b.shape[0] > 0)  # jets of one particle only have no edges: not traced for ONNX
     target = offsets[b] + i
     source = offsets[b] + neighbours[b, i, t]
-    return torch.stack([source, target])
+    layout = getattr(batch, "dense_layout", None)
+    grid = None if layout is None else EdgeGrid((b * n_max + i) * kk + t, layout.index, keep.sum(2).reshape(-1), kk)
+    return torch.stack([source, target]), grid
+
+
+def knn_edges(points: torch.Tensor, batch, k: int) -> torch.Tensor:
+    """edge_index [2, E] (source, target) of :func:`knn_graph`."""
+    return knn_graph(points, batch, k)[0]
