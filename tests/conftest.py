@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import awkward as ak
 import pytest
@@ -15,8 +15,7 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 ROOT = DATA.parent
 
 
-@dataclass
-class CliResult:
+class CliResult(NamedTuple):
     returncode: int
     stdout: str
     stderr: str

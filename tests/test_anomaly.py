@@ -11,7 +11,6 @@ import torch
 import uproot
 
 import jetgnn
-from jetgnn.cli import main
 from jetgnn.datasets.anomaly import select_background
 from jetgnn.evaluation.anomaly import anomaly_metrics, dark_machines_row, mass_jsd, mass_jsd_floor
 from jetgnn.io.jets import Jets
@@ -22,7 +21,7 @@ from jetgnn.models.anomaly.sampling import mala
 from jetgnn.transforms.images import ImageOptions, jet_images
 from jetgnn.transforms.particles import padded_particles
 
-from .conftest import BUNDLED
+from .conftest import BUNDLED, run_cli
 
 CONFIGS = BUNDLED["top"].parent.parent / "configs"
 #: tiny settings of every anomaly model: each CLI run takes seconds
@@ -189,29 +188,23 @@ def test_anomaly_metrics_on_known_distributions():
 
 
 # -- through the CLI and the API ------------------------------------------------------------------------------------
-def cli(capsys, *args):
-    rc = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return rc, captured.err
-
-
 @pytest.mark.parametrize("name", list(ANOMALY_MODELS))
-def test_anomaly_train_evaluate_predict_through_the_cli(capsys, tmp_path, name):
+def test_anomaly_train_evaluate_predict_through_the_cli(tmp_path, name):
     run = tmp_path / name
-    rc, err = cli(capsys, "anomaly", "train", CONFIGS / f"anomaly_{name}.yaml", "--train", BUNDLED["top"],
-                  "--out", run, "--epochs", 2, "--seed", 1, "-q", "data.max_jets=600", *TINY[name])
+    rc, _, err = run_cli("anomaly", "train", CONFIGS / f"anomaly_{name}.yaml", "--train", BUNDLED["top"],
+                         "--out", run, "--epochs", 2, "--seed", 1, "-q", "data.max_jets=600", *TINY[name])
     assert rc == 0, err
     metrics = json.loads((run / "metrics.json").read_text())
     first = jetgnn.read_jets(BUNDLED["top"], entry_stop=600)
     assert metrics["n_jets"] + metrics["n_val_jets"] == int((first.labels == 0).sum())  # the QCD jets only
-    rc, err = cli(capsys, "anomaly", "evaluate", run, "--background", BUNDLED["top"], "--signal", BUNDLED["top"],
-                  "--out", tmp_path / "e")
+    rc, _, err = run_cli("anomaly", "evaluate", run, "--background", BUNDLED["top"], "--signal", BUNDLED["top"],
+                         "--out", tmp_path / "e")
     assert rc == 0, err
     result = json.loads((tmp_path / "e" / "metrics.json").read_text())
     assert 0 <= result["auc"] <= 1 and result["n_background"] == 1000 and result["n_signal"] == 1000
     for plot in ("roc.png", "sic.png", "mass_sculpting.png", "dark_machines.csv"):
         assert (tmp_path / "e" / plot).exists(), plot
-    rc, err = cli(capsys, "predict", run, "--data", BUNDLED["top"], "--out", tmp_path / "s.root")
+    rc, _, err = run_cli("predict", run, "--data", BUNDLED["top"], "--out", tmp_path / "s.root")
     assert rc == 0, err
     with uproot.open(tmp_path / "s.root") as fin:
         written = fin["tree"]["anomaly_score"].array(library="np")
@@ -222,8 +215,8 @@ def test_anomaly_train_evaluate_predict_through_the_cli(capsys, tmp_path, name):
     assert result["auc"] == pytest.approx(anomaly_metrics(bkg, sig)["auc"], abs=1e-6)
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
-    rc, err = cli(capsys, "export", run, "--out", tmp_path / "a.onnx", "--check", BUNDLED["top"], "--check-jets",
-                  200, "--atol", 1e-4)
+    rc, _, err = run_cli("export", run, "--out", tmp_path / "a.onnx", "--check", BUNDLED["top"], "--check-jets",
+                         200, "--atol", 1e-4)
     assert rc == 0, err
     from jetgnn.export.onnx import OnnxTagger
 
@@ -231,36 +224,36 @@ def test_anomaly_train_evaluate_predict_through_the_cli(capsys, tmp_path, name):
     np.testing.assert_allclose(onnx_scores, tagger.anomaly_score(jets[:300]), rtol=1e-4, atol=1e-5)
 
 
-def test_anomaly_config_errors_are_one_line(capsys, tmp_path):
-    rc, err = cli(capsys, "anomaly", "train", CONFIGS / "anomaly_ae.yaml", "--out", tmp_path / "r",
-                  "model.name=autoencoder")
+def test_anomaly_config_errors_are_one_line(tmp_path):
+    rc, _, err = run_cli("anomaly", "train", CONFIGS / "anomaly_ae.yaml", "--out", tmp_path / "r",
+                         "model.name=autoencoder")
     assert rc == 2 and "'model.name' must be one of ae, vae, nae, graph_ae" in err and len(err.splitlines()) == 1
-    rc, err = cli(capsys, "anomaly", "train", CONFIGS / "anomaly_vae.yaml", "--out", tmp_path / "r",
-                  "anomaly.score=energy")
+    rc, _, err = run_cli("anomaly", "train", CONFIGS / "anomaly_vae.yaml", "--out", tmp_path / "r",
+                         "anomaly.score=energy")
     assert rc == 2 and "'anomaly.score' of model vae must be one of reconstruction, kl, both, kl_mu" in err
-    rc, err = cli(capsys, "anomaly", "train", CONFIGS / "anomaly_ae.yaml", "--out", tmp_path / "r",
-                  "anomaly.background=[W]")
+    rc, _, err = run_cli("anomaly", "train", CONFIGS / "anomaly_ae.yaml", "--out", tmp_path / "r",
+                         "anomaly.background=[W]")
     assert rc == 2 and "no class W" in err and not (tmp_path / "r").exists()
-    rc, err = cli(capsys, "anomaly", "evaluate", tmp_path, "--background", BUNDLED["top"], "--signal",
-                  BUNDLED["top"])
+    rc, _, err = run_cli("anomaly", "evaluate", tmp_path, "--background", BUNDLED["top"], "--signal",
+                         BUNDLED["top"])
     assert rc == 2 and len(err.splitlines()) == 1
 
 
-def test_tagger_commands_on_an_anomaly_run_say_which_command_to_use(capsys, tmp_path):
+def test_tagger_commands_on_an_anomaly_run_say_which_command_to_use(tmp_path):
     run = tmp_path / "ae"
-    rc, err = cli(capsys, "anomaly", "train", CONFIGS / "anomaly_ae.yaml", "--out", run, "--epochs", 1, "-q",
-                  "data.max_jets=300", *TINY["ae"])
+    rc, _, err = run_cli("anomaly", "train", CONFIGS / "anomaly_ae.yaml", "--out", run, "--epochs", 1, "-q",
+                         "data.max_jets=300", *TINY["ae"])
     assert rc == 0, err
-    rc, err = cli(capsys, "evaluate", run, "--data", BUNDLED["top"])
+    rc, _, err = run_cli("evaluate", run, "--data", BUNDLED["top"])
     assert rc == 2 and "is an anomaly run: evaluate it with jetgnn anomaly evaluate" in err
     assert len(err.strip().splitlines()) == 1
 
 
-def test_the_nae_divergence_guard_stops_training_with_one_line(capsys, tmp_path):
+def test_the_nae_divergence_guard_stops_training_with_one_line(tmp_path):
     """A guard threshold no training can meet: the run stops after 50 collapsed steps, one line, exit 2."""
-    rc, err = cli(capsys, "anomaly", "train", CONFIGS / "anomaly_nae.yaml", "--train", BUNDLED["top"], "--out",
-                  tmp_path / "r", "--epochs", 3, "-q", "data.batch_size=16", "model.params.collapse=1000000.0",
-                  *TINY["nae"])
+    rc, _, err = run_cli("anomaly", "train", CONFIGS / "anomaly_nae.yaml", "--train", BUNDLED["top"], "--out",
+                         tmp_path / "r", "--epochs", 3, "-q", "data.batch_size=16", "model.params.collapse=1000000.0",
+                         *TINY["nae"])
     assert rc == 2 and "NAE training diverged: the negative energy collapsed" in err, err
     assert len(err.strip().splitlines()) == 1
 
@@ -391,20 +384,20 @@ def test_mass_map_errors_are_one_line():
         MassQuantileMap.from_dict({"mass": [1.0], "score": [1.0]})
 
 
-def test_anomaly_decorrelate_through_the_cli_api_predict_and_onnx(capsys, tmp_path):
+def test_anomaly_decorrelate_through_the_cli_api_predict_and_onnx(tmp_path):
     """decorrelate fits the map into the run; anomaly_score, predict, evaluate and the ONNX export then give
     F(score | mass), and decorrelated=False the network's own score."""
     run = tmp_path / "ae"
-    rc, err = cli(capsys, "anomaly", "train", CONFIGS / "anomaly_ae.yaml", "--train", BUNDLED["top"], "--out", run,
-                  "--epochs", 1, "-q", "data.max_jets=400", *TINY["ae"])
+    rc, _, err = run_cli("anomaly", "train", CONFIGS / "anomaly_ae.yaml", "--train", BUNDLED["top"], "--out", run,
+                         "--epochs", 1, "-q", "data.max_jets=400", *TINY["ae"])
     assert rc == 0, err
     jets = jetgnn.read_jets(BUNDLED["top"])
     tagger = jetgnn.load_tagger(run)
     raw = tagger.anomaly_score(jets)
-    rc, err = cli(capsys, "anomaly", "decorrelate", run, "--background", BUNDLED["top"], "--neighbours", 5000)
+    rc, _, err = run_cli("anomaly", "decorrelate", run, "--background", BUNDLED["top"], "--neighbours", 5000)
     assert rc == 2 and "1000 background jets, fewer than the 5000 of one mass window" in err, err
     assert not (run / "mass_decorrelation.json").exists()
-    rc, err = cli(capsys, "anomaly", "decorrelate", run, "--background", BUNDLED["top"], "--neighbours", 200)
+    rc, _, err = run_cli("anomaly", "decorrelate", run, "--background", BUNDLED["top"], "--neighbours", 200)
     assert rc == 0, err
     fitted = json.loads((run / "mass_decorrelation.json").read_text())
     assert fitted["n_jets"] == int((jets.labels == 0).sum()) and fitted["neighbours"] == 200  # the QCD jets
@@ -415,18 +408,18 @@ def test_anomaly_decorrelate_through_the_cli_api_predict_and_onnx(capsys, tmp_pa
     assert ((mapped > 0) & (mapped < 1)).all()
     qcd_mass = ak.to_numpy(jets["jet_mass"])[jets.labels == 0]
     assert mass_jsd(mapped[jets.labels == 0], qcd_mass, 0.1) < mass_jsd(raw[jets.labels == 0], qcd_mass, 0.1)
-    rc, err = cli(capsys, "anomaly", "evaluate", run, "--background", BUNDLED["top"], "--signal", BUNDLED["top"],
-                  "--out", tmp_path / "e")
+    rc, _, err = run_cli("anomaly", "evaluate", run, "--background", BUNDLED["top"], "--signal", BUNDLED["top"],
+                         "--out", tmp_path / "e")
     assert rc == 0, err
     assert json.loads((tmp_path / "e" / "metrics.json").read_text())["mass_decorrelated"] is True
-    rc, err = cli(capsys, "predict", run, "--data", BUNDLED["top"], "--out", tmp_path / "s.root")
+    rc, _, err = run_cli("predict", run, "--data", BUNDLED["top"], "--out", tmp_path / "s.root")
     assert rc == 0, err
     with uproot.open(tmp_path / "s.root") as fin:
         np.testing.assert_allclose(fin["tree"]["anomaly_score"].array(library="np"), mapped, rtol=1e-6)
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
-    rc, err = cli(capsys, "export", run, "--out", tmp_path / "a.onnx", "--check", BUNDLED["top"], "--check-jets",
-                  200, "--atol", 1e-4)
+    rc, _, err = run_cli("export", run, "--out", tmp_path / "a.onnx", "--check", BUNDLED["top"], "--check-jets",
+                         200, "--atol", 1e-4)
     assert rc == 0, err
     from jetgnn.export.onnx import OnnxTagger
 
@@ -437,7 +430,7 @@ def test_anomaly_decorrelate_through_the_cli_api_predict_and_onnx(capsys, tmp_pa
                                tagger.mass_map.transform(onnx_raw, ak.to_numpy(jets["jet_mass"][:300])), rtol=1e-6)
     assert np.abs(session.anomaly_score(jets[:300]) - mapped[:300]).max() <= 2 / 200  # at most a step of the map
     (run / "mass_decorrelation.json").write_text("{not json")
-    rc, err = cli(capsys, "predict", run, "--data", BUNDLED["top"], "--out", tmp_path / "t.root")
+    rc, _, err = run_cli("predict", run, "--data", BUNDLED["top"], "--out", tmp_path / "t.root")
     assert rc == 2 and "not a readable mass-decorrelation map" in err and len(err.strip().splitlines()) == 1
 
 
@@ -503,7 +496,7 @@ def test_the_trigger_vae_trains_with_workers_and_ddp(tmp_path, options):
 
 
 # -- weak supervision (CWoLa) through jetgnn train -----------------------------------------------------------------
-def test_cwola_classifier_between_mixed_samples_tags_the_truth(capsys, tmp_path):
+def test_cwola_classifier_between_mixed_samples_tags_the_truth(tmp_path):
     """Two mixtures of the bundled jets with 10% and ~70% top jets, labelled by their sample of origin only: the
     classifier between them separates top from QCD on held-out truth-labelled jets."""
     jets = jetgnn.read_jets(BUNDLED["top"])
@@ -516,17 +509,17 @@ def test_cwola_classifier_between_mixed_samples_tags_the_truth(capsys, tmp_path)
         part = train[np.sort(index)]
         jetgnn.write_jets(tmp_path / name, [part.columns(labels=False)])
     jetgnn.write_jets(tmp_path / "test.root", [test.columns()])
-    rc, err = cli(capsys, "train", CONFIGS / "top_pfn.yaml", "--train", tmp_path / "m1.root", tmp_path / "m2.root",
-                  "--out", tmp_path / "cwola", "--epochs", 8, "-q", "data.sample_labels=[QCD,Tbqq]",
-                  "training.schedule=constant", "training.lr=3e-3", "training.patience=8",
-                  "data.test=[" + str(tmp_path / "test.root") + "]", "model.params.phi=[32,32]",
-                  "model.params.f=[32]")
+    rc, _, err = run_cli("train", CONFIGS / "top_pfn.yaml", "--train", tmp_path / "m1.root", tmp_path / "m2.root",
+                         "--out", tmp_path / "cwola", "--epochs", 8, "-q", "data.sample_labels=[QCD,Tbqq]",
+                         "training.schedule=constant", "training.lr=3e-3", "training.patience=8",
+                         "data.test=[" + str(tmp_path / "test.root") + "]", "model.params.phi=[32,32]",
+                         "model.params.f=[32]")
     assert rc == 0, err
     metrics = json.loads((tmp_path / "cwola" / "metrics.json").read_text())
     assert jetgnn.load_tagger(tmp_path / "cwola").label_names == ["QCD", "Tbqq"]
     assert metrics["auc"] > 0.7, metrics["auc"]  # on the truth labels of the test jets
-    rc, err = cli(capsys, "train", CONFIGS / "top_pfn.yaml", "--train", tmp_path / "m1.root", "--out",
-                  tmp_path / "bad", "data.sample_labels=[QCD,Tbqq]")
+    rc, _, err = run_cli("train", CONFIGS / "top_pfn.yaml", "--train", tmp_path / "m1.root", "--out",
+                         tmp_path / "bad", "data.sample_labels=[QCD,Tbqq]")
     assert rc == 2 and "names 2 samples but 'data.train' has 1 entries" in err
 
 

@@ -31,7 +31,7 @@ from jetgnn.errors import InputError, JetGNNError, OutputError
 from jetgnn.evaluation.predict import predict_to_root
 from jetgnn.training.history import read_history
 
-from .conftest import BUNDLED, SMALL_MODEL_PARAMS, read_tree
+from .conftest import BUNDLED, SMALL_MODEL_PARAMS, read_tree, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -39,13 +39,6 @@ PFN = str(CONFIGS / "top_pfn.yaml")
 SMALL = [f"model.params.phi={SMALL_MODEL_PARAMS['pfn']['phi']}".replace(" ", ""),
          f"model.params.f={SMALL_MODEL_PARAMS['pfn']['f']}".replace(" ", ""), "data.max_jets=400"]
 UNWRITABLE = "/proc/jetgnn_test/out"  # /proc takes no new files, for root too
-
-
-def cli(capsys, *args) -> tuple[int, str]:
-    """(exit status, stderr) of ``jetgnn ARGS`` run in this process."""
-    capsys.readouterr()
-    rc = main([str(a) for a in args])
-    return rc, capsys.readouterr().err
 
 
 def one_line_error(rc: int, err: str, *needles: str) -> None:
@@ -138,7 +131,7 @@ def run(tmp_path_factory):
 
 # -- 1. unwritable or full output ------------------------------------------------------------------------------
 @pytest.mark.parametrize("command", ["generate", "train", "evaluate", "predict", "export", "benchmark"])
-def test_unwritable_output_is_one_line(capsys, run, command):
+def test_unwritable_output_is_one_line(run, command):
     data = BUNDLED["top"]
     args = {
         "generate": ["generate", "top", "--n-jets", 10, "--out", f"{UNWRITABLE}.root"],
@@ -150,7 +143,7 @@ def test_unwritable_output_is_one_line(capsys, run, command):
     }[command]
     if command == "export":
         pytest.importorskip("onnxruntime")
-    rc, err = cli(capsys, *args)
+    rc, _, err = run_cli(*args)
     one_line_error(rc, err, "/proc/jetgnn_test")
 
 
@@ -160,15 +153,15 @@ def test_unwritable_output_through_the_api():
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_read_only_folder(capsys, run, tmp_path):
+def test_read_only_folder(run, tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o555)
-    rc, err = cli(capsys, "predict", run, "--data", BUNDLED["top"], "--out", folder / "s.root")
+    rc, _, err = run_cli("predict", run, "--data", BUNDLED["top"], "--out", folder / "s.root")
     one_line_error(rc, err, str(folder))
 
 
-def test_full_disk_is_one_line_and_leaves_no_file(capsys, run, tmp_path, monkeypatch):
+def test_full_disk_is_one_line_and_leaves_no_file(run, tmp_path, monkeypatch):
     import jetgnn.io.writer as writer
 
     def full(*args, **kwargs):
@@ -176,7 +169,7 @@ def test_full_disk_is_one_line_and_leaves_no_file(capsys, run, tmp_path, monkeyp
 
     monkeypatch.setattr(writer.uproot, "recreate", full)
     out = tmp_path / "scores.root"
-    rc, err = cli(capsys, "predict", run, "--data", BUNDLED["top"], "--out", out)
+    rc, _, err = run_cli("predict", run, "--data", BUNDLED["top"], "--out", out)
     one_line_error(rc, err, "No space left on device")
     assert list(tmp_path.iterdir()) == []  # neither the output nor its temporary file
 
@@ -202,7 +195,7 @@ def test_damaged_file_is_one_input_error(files, run, damage, reader):
 
 
 @pytest.mark.parametrize("command", ["summary", "train", "evaluate", "predict", "pretrain", "export"])
-def test_damaged_file_through_every_command(capsys, files, run, tmp_path, command):
+def test_damaged_file_through_every_command(files, run, tmp_path, command):
     bad = files["cut50"]
     args = {
         "summary": ["summary", bad],
@@ -214,14 +207,14 @@ def test_damaged_file_through_every_command(capsys, files, run, tmp_path, comman
     }[command]
     if command == "export":
         pytest.importorskip("onnxruntime")
-    rc, err = cli(capsys, *args)
+    rc, _, err = run_cli(*args)
     one_line_error(rc, err, str(bad), "damaged in entries")
     assert not (tmp_path / "r").exists() and not (tmp_path / "p.root").exists()
 
 
-def test_damaged_file_in_a_benchmark(capsys, files, tmp_path):
-    rc, err = cli(capsys, "benchmark", CONFIGS / "benchmark_top.yaml", "--train", files["flip"], "--out",
-                  tmp_path / "b", "--seeds", 1)
+def test_damaged_file_in_a_benchmark(files, tmp_path):
+    rc, _, err = run_cli("benchmark", CONFIGS / "benchmark_top.yaml", "--train", files["flip"], "--out",
+                         tmp_path / "b", "--seeds", 1)
     one_line_error(rc, err, str(files["flip"]), "damaged in entries")
 
 
@@ -249,38 +242,38 @@ def test_onnx_tagger_names_a_missing_input(files, run, tmp_path):
 
 
 # -- 4. label sets ---------------------------------------------------------------------------------------------
-def test_evaluate_on_another_task_and_metrics_kept(capsys, run):
+def test_evaluate_on_another_task_and_metrics_kept(run):
     before = digest(run / "metrics.json")
-    rc, err = cli(capsys, "evaluate", run, "--data", BUNDLED["qg"])
+    rc, _, err = run_cli("evaluate", run, "--data", BUNDLED["qg"])
     one_line_error(rc, err, "different classes (g, q)", "QCD, Tbqq")
-    rc, err = cli(capsys, "evaluate", run, "--data", BUNDLED["top"])
+    rc, _, err = run_cli("evaluate", run, "--data", BUNDLED["top"])
     assert rc == 0, err
     assert digest(run / "metrics.json") == before  # the run's own training metrics stay
     assert (run / "evaluation" / "metrics.json").exists()
 
 
-def test_predict_on_another_task(capsys, run, files, tmp_path):
-    rc, err = cli(capsys, "predict", run, "--data", BUNDLED["flavour"], "--out", tmp_path / "s.root")
+def test_predict_on_another_task(run, files, tmp_path):
+    rc, _, err = run_cli("predict", run, "--data", BUNDLED["flavour"], "--out", tmp_path / "s.root")
     one_line_error(rc, err, "light, c, b")
-    rc, err = cli(capsys, "predict", run, "--data", files["no_labels"], "--out", tmp_path / "s.root")
+    rc, _, err = run_cli("predict", run, "--data", files["no_labels"], "--out", tmp_path / "s.root")
     assert rc == 0, err  # no labels: nothing to compare, scores are written
 
 
 @pytest.mark.parametrize("case", ["val_other_task", "mixed_train", "stray_label"])
-def test_training_labels_checked_before_training(capsys, files, tmp_path, case):
+def test_training_labels_checked_before_training(files, tmp_path, case):
     args = {"val_other_task": ["--train", BUNDLED["top"], "--val", BUNDLED["qg"]],
             "mixed_train": ["--train", BUNDLED["top"], BUNDLED["qg"]],
             "stray_label": ["--train", files["stray_label"]]}[case]
     t0 = time.perf_counter()
-    rc, err = cli(capsys, "train", PFN, *args, "--out", tmp_path / "r", *SMALL)
+    rc, _, err = run_cli("train", PFN, *args, "--out", tmp_path / "r", *SMALL)
     one_line_error(rc, err, {"val_other_task": "g, q", "mixed_train": "g, q", "stray_label": "class_2"}[case])
     assert time.perf_counter() - t0 < 30 and not (tmp_path / "r").exists()
 
 
 # -- 5. one-class or empty data ---------------------------------------------------------------------------
 @pytest.mark.parametrize("which", ["one_class", "empty"])
-def test_one_class_or_empty_data(capsys, files, run, tmp_path, which):
-    rc, err = cli(capsys, "evaluate", run, "--data", files[which], "--out", tmp_path / "e")
+def test_one_class_or_empty_data(files, run, tmp_path, which):
+    rc, _, err = run_cli("evaluate", run, "--data", files[which], "--out", tmp_path / "e")
     if which == "empty":
         one_line_error(rc, err, str(files[which]))
         assert not (tmp_path / "e").exists()
@@ -295,7 +288,7 @@ def test_one_class_or_empty_data(capsys, files, run, tmp_path, which):
             metrics["efficiency_QCD_at_score_0.1"] <= 1
         assert metrics["score_q10_QCD"] <= metrics["score_q50_QCD"] <= metrics["score_q90_QCD"]
         assert (tmp_path / "e" / "scores.png").exists() and not (tmp_path / "e" / "roc.png").exists()
-    rc, err = cli(capsys, "train", PFN, "--train", files[which], "--out", tmp_path / "r", *SMALL)
+    rc, _, err = run_cli("train", PFN, "--train", files[which], "--out", tmp_path / "r", *SMALL)
     one_line_error(rc, err, "training")
     assert not (tmp_path / "r").exists()  # checked before training: no checkpoints without metrics
 
@@ -376,7 +369,7 @@ class _Payload:
 
 
 @pytest.mark.parametrize("kind", ["garbage", "truncated", "pickle", "torch_pickle", "not_a_dict"])
-def test_bad_checkpoint(capsys, run, tmp_path, kind):
+def test_bad_checkpoint(run, tmp_path, kind):
     bad = tmp_path / "bad_run"
     (bad / "checkpoints").mkdir(parents=True)
     (bad / "config.yaml").write_bytes((run / "config.yaml").read_bytes())
@@ -393,7 +386,7 @@ def test_bad_checkpoint(capsys, run, tmp_path, kind):
         torch.save({"state_dict": _Payload()}, ckpt)
     else:
         torch.save([1, 2, 3], ckpt)
-    rc, err = cli(capsys, "evaluate", bad, "--data", BUNDLED["top"])
+    rc, _, err = run_cli("evaluate", bad, "--data", BUNDLED["top"])
     one_line_error(rc, err, "is not a jetgnn checkpoint", str(ckpt))
     assert "weights_only" not in err
     assert not _Payload.marker.exists()
@@ -408,32 +401,32 @@ def test_bad_checkpoint(capsys, run, tmp_path, kind):
     ("training.precision=fp7", "training.precision"), ("training.strategy=magic", "training.strategy"),
     ("training.lr=[1,", "training.lr=[1,"), ("=3", "no key"), ("data.graph.radius=.nan", "data.graph.radius"),
 ])
-def test_bad_config_values(capsys, tmp_path, override, needle):
-    rc, err = cli(capsys, "train", PFN, "--out", tmp_path / "r", "--epochs", 1, override)
+def test_bad_config_values(tmp_path, override, needle):
+    rc, _, err = run_cli("train", PFN, "--out", tmp_path / "r", "--epochs", 1, override)
     one_line_error(rc, err, needle)
     assert not (tmp_path / "r").exists()
 
 
-def test_gpu_accelerator_without_a_gpu(capsys, tmp_path):
+def test_gpu_accelerator_without_a_gpu(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("a GPU is visible")
-    rc, err = cli(capsys, "train", PFN, "--out", tmp_path / "r", "training.accelerator=gpu")
+    rc, _, err = run_cli("train", PFN, "--out", tmp_path / "r", "training.accelerator=gpu")
     one_line_error(rc, err, "no GPU")
 
 
-def test_config_not_utf8(capsys, tmp_path):
+def test_config_not_utf8(tmp_path):
     config = tmp_path / "latin1.yaml"
     config.write_bytes(Path(PFN).read_bytes() + "# caf\xe9\n".encode("latin-1"))
-    rc, err = cli(capsys, "train", config, "--out", tmp_path / "r")
+    rc, _, err = run_cli("train", config, "--out", tmp_path / "r")
     one_line_error(rc, err, str(config), "UTF-8")
 
 
 # -- 9. an output that is an input -----------------------------------------------------------------------------
-def test_predict_refuses_to_overwrite_its_input(capsys, run, tmp_path):
+def test_predict_refuses_to_overwrite_its_input(run, tmp_path):
     data = tmp_path / "data.root"
     data.write_bytes(BUNDLED["top"].read_bytes())
     before = digest(data)
-    rc, err = cli(capsys, "predict", run, "--data", data, "--out", data)
+    rc, _, err = run_cli("predict", run, "--data", data, "--out", data)
     one_line_error(rc, err, "is one of the inputs")
     assert digest(data) == before
 
@@ -447,7 +440,7 @@ def test_summary_of_odd_files(capsys, files):
     assert "(no jets)" in text and "no_constituents.root" in text
     assert "nan" not in [cell.lower() for line in text.splitlines() for cell in line.split()]
     assert "1 jets with NaN/inf jet_pt" in text
-    rc, err = cli(capsys, "summary", files["no_labels"])
+    rc, _, err = run_cli("summary", files["no_labels"])
     one_line_error(rc, err, str(files["no_labels"]), "no known label branches")
 
 
@@ -491,9 +484,9 @@ def test_interrupted_train_resumes(tmp_path, sig):
     assert len(read_history(out / "history.csv")) == done + 1
 
 
-def test_incompatible_resume_changes_nothing(capsys, run):
+def test_incompatible_resume_changes_nothing(run):
     before = {p: digest(p) for p in sorted(run.rglob("*")) if p.is_file()}
-    rc, err = cli(capsys, "train", CONFIGS / "top_particlenet_lite.yaml", "--out", run, "--resume", "--epochs", 2)
+    rc, _, err = run_cli("train", CONFIGS / "top_particlenet_lite.yaml", "--out", run, "--resume", "--epochs", 2)
     one_line_error(rc, err, "--resume", "pfn", "particlenet_lite")
     assert {p: digest(p) for p in sorted(run.rglob("*")) if p.is_file()} == before
 
@@ -524,18 +517,18 @@ def test_resumed_run_equals_the_uninterrupted_run(tmp_path):
 
 
 # -- 14. failures leave nothing behind ------------------------------------------------------------------------
-def test_failed_train_into_an_existing_folder_leaves_it_as_it_was(capsys, files, tmp_path):
+def test_failed_train_into_an_existing_folder_leaves_it_as_it_was(files, tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "notes.txt").write_text("keep me")
-    rc, err = cli(capsys, "train", PFN, "--train", files["one_class"], "--out", folder, *SMALL)
+    rc, _, err = run_cli("train", PFN, "--train", files["one_class"], "--out", folder, *SMALL)
     assert rc == 2, err
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
 
 
-def test_export_check_on_a_missing_file_writes_nothing(capsys, run, tmp_path):
+def test_export_check_on_a_missing_file_writes_nothing(run, tmp_path):
     pytest.importorskip("onnxruntime")
-    rc, err = cli(capsys, "export", run, "--out", tmp_path / "m.onnx", "--check", tmp_path / "missing.root")
+    rc, _, err = run_cli("export", run, "--out", tmp_path / "m.onnx", "--check", tmp_path / "missing.root")
     one_line_error(rc, err, "missing.root")
     assert not (tmp_path / "m.onnx").exists()
 
@@ -549,12 +542,12 @@ def test_no_half_written_output_when_scoring_fails(run, files, tmp_path):
 
 
 # -- 15. rough edges ----------------------------------------------------------------------------------------
-def test_out_an_existing_file(capsys, run, tmp_path):
+def test_out_an_existing_file(run, tmp_path):
     existing = tmp_path / "file"
     existing.write_text("x")
-    rc, err = cli(capsys, "evaluate", run, "--data", BUNDLED["top"], "--out", existing)
+    rc, _, err = run_cli("evaluate", run, "--data", BUNDLED["top"], "--out", existing)
     one_line_error(rc, err, "is an existing file")
-    rc, err = cli(capsys, "train", PFN, "--out", existing, *SMALL)
+    rc, _, err = run_cli("train", PFN, "--out", existing, *SMALL)
     one_line_error(rc, err, "is an existing file")
     assert existing.read_text() == "x"
 
