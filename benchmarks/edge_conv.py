@@ -52,6 +52,18 @@ def _predict(model, batches) -> float:
     return sum(b.num_graphs for b in batches) / (time.perf_counter() - start)
 
 
+class _PygEdgeConv(EdgeConv):
+    """PyG's EdgeConv (mean) on ``nn``, called as EdgeConvBlock calls its operator (the kNN grid, None on graph
+    Batches, is not used)."""
+
+    def __init__(self, nn: torch.nn.Module):
+        super().__init__(torch.nn.Identity(), aggr="mean")
+        self.nn = nn  # after construction: EdgeConv(nn) would re-initialise nn
+
+    def forward(self, x, edge_index, grid=None):
+        return super().forward(x, edge_index)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", default=str(Path(__file__).resolve().parent.parent / "data" / "top_2k.root"))
@@ -69,8 +81,7 @@ def main() -> None:
         pyg = copy.deepcopy(factorised)
         for block in pyg.blocks:
             nn = block.conv.nn
-            block.conv = EdgeConv(torch.nn.Identity(), aggr="mean")
-            block.conv.nn = nn  # after construction: EdgeConv(nn) would re-initialise nn
+            block.conv = _PygEdgeConv(nn)
         with torch.no_grad():  # the same weights: the scores agree to float rounding
             factorised.eval()
             pyg.eval()

@@ -59,8 +59,8 @@ class FactorisedEdgeConv(nn.Module):
     Measured reason for not using PyG's EdgeConv: in ParticleNet-Lite's forward (2 cores, top jets, 64
     particles, k = 7) the edge matrix products were 43% of the time, the first layer a third of their FLOPs (2C of
     the 2C + C' + C' inputs per edge) and the [x_i, x_j - x_i] concatenation 7% more. Same weights, same batches
-    (``benchmarks/edge_conv.py``, ``benchmarks/results/edge_conv.json``): training 1.24x (ParticleNet-Lite) and
-    1.38x (ParticleNet) PyG's jets/s, prediction 1.35x and 1.44x.
+    (``benchmarks/edge_conv.py``, ``benchmarks/results/edge_conv.json``): training 1.27x (ParticleNet-Lite) and
+    1.62x (ParticleNet) PyG's jets/s, prediction 1.33x and 1.45x.
 
     Args:
         nn: :math:`h_\Theta`, a Sequential whose first module is ``Linear(2 * C, C', bias=False)`` (see
