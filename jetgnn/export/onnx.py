@@ -49,7 +49,7 @@ from jetgnn.datasets.anomaly_inputs import AnomalyInputs, model_inputs
 from jetgnn.errors import ExportMismatchError, InputError
 from jetgnn.graphs.builder import build_graphs
 from jetgnn.models import JetTagger
-from jetgnn.models.layers import DenseLayout, EdgeConvBlock
+from jetgnn.models.layers import DenseLayout, EdgeConvBlock, EdgeGrid
 from jetgnn.tagger import AnomalyTagger, Tagger, jet_scores, load_tagger, map_jet_chunks
 from jetgnn.transforms.mass_decorrelation import MassQuantileMap
 from jetgnn.utils.files import atomic_path
@@ -83,10 +83,13 @@ class _PaddedBatch:
         self.x_names = model.spec.x_names
         if adjacency is not None:
             node_id = torch.cumsum(flat.long(), 0) - 1
-            b, s, t = torch.nonzero(adjacency & mask[:, :, None] & mask[:, None, :], as_tuple=True)
+            valid = adjacency & mask[:, :, None] & mask[:, None, :]  # [B, source, target]
+            b, s, t = torch.nonzero(valid, as_tuple=True)
             torch._check(b.shape[0] > 0)
             self.edge_index = torch.stack([node_id[b * n_max + s], node_id[b * n_max + t]])
             self.edge_attr = edge_attr[b, s, t]
+            # the edges into each particle in a [B, N, N] grid: sums over them without a scatter-add
+            self.edge_grid = EdgeGrid((b * n_max + t) * n_max + s, index, valid.sum(1), n_max)
 
 
 class PaddedTagger(nn.Module):

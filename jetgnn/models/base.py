@@ -30,7 +30,8 @@ class JetBatch(Protocol):
     (radians); pt : [n_nodes] transverse momenta (GeV); u : [n_jets, G] jet globals (``u_names``, GeV, unscaled);
     batch : [n_nodes] jet index of each node; num_graphs : n_jets. Read only by the models that declare them in
     ``reads``: impact : [n_nodes, 4] (d0, dz, σ(d0), σ(dz) in mm); edge_index : [2, n_edges] (source, target);
-    edge_attr : [n_edges, E] (``edge_attr_names``). A padded batch also carries ``dense_layout``.
+    edge_attr : [n_edges, E] (``edge_attr_names``). A padded batch also carries ``dense_layout`` and, with
+    edges, ``edge_grid`` (:class:`~jetgnn.models.layers.dense.EdgeGrid`).
     """
 
     x: torch.Tensor

@@ -35,6 +35,7 @@ class MPNN(JetTagger):
         e = self.edge_encoder(batch.edge_attr)
         u = self.global_encoder(batch.u)
         for block in self.blocks:
-            dx, de, du = block(x, batch.edge_index, e, u, batch.batch)
+            dx, de, du = block(x, batch.edge_index, e, u, batch.batch, getattr(batch, "edge_grid", None),
+                               getattr(batch, "dense_layout", None))
             x, e, u = x + dx, e + de, u + du
         return torch.cat([u, jet_mean(x, batch)], dim=-1)

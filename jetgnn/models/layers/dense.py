@@ -29,6 +29,50 @@ class DenseLayout:
         out = values.new_zeros((n_jets * n_max, *values.shape[1:])).index_copy(0, self.index, values)
         return out.reshape(n_jets, n_max, *values.shape[1:])
 
+    def mean(self, values: torch.Tensor) -> torch.Tensor:
+        """[n_nodes, ...] -> [B, ...] mean over each jet's particles (zeros for a jet without any)."""
+        counts = self.mask.sum(1).clamp_min(1).to(values.dtype)
+        return self.scatter(values).sum(1) / counts.reshape(-1, *[1] * (values.dim() - 1))
+
+
+@dataclass(frozen=True)
+class EdgeGrid:
+    """Where the edges of a padded batch's graph sit in a [B, N, k] grid (row (b, i): the edges into particle i of
+    jet b, at most k of them): ``slot`` [n_edges] flat positions in the grid (in edge order, unique), ``rows``
+    [n_nodes] each node's position in the flattened [B * N] rows, ``counts`` [B, N] edges per row, ``k`` the width.
+
+    Made only for padded (exported) batches (a kNN graph: k neighbours; a ΔR graph from the adjacency input: k = N).
+    The sums then scatter each message to its own slot and add over k: exact with any number of ONNX Runtime
+    threads, which the scatter-add of :func:`~jetgnn.models.layers.segment.segment_sum` is not (see there).
+    """
+
+    slot: torch.Tensor
+    rows: torch.Tensor
+    counts: torch.Tensor
+    k: int
+
+    def _row_sums(self, messages: torch.Tensor) -> torch.Tensor:
+        n_jets, n_max = self.counts.shape
+        grid = messages.new_zeros((n_jets * n_max * self.k, *messages.shape[1:])).index_copy(0, self.slot, messages)
+        return grid.reshape(n_jets, n_max, self.k, *messages.shape[1:]).sum(2)  # [B, N, ...]
+
+    def _per(self, counts: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return counts.clamp_min(1).to(like.dtype).reshape(-1, *[1] * (like.dim() - 1))
+
+    def sum(self, messages: torch.Tensor) -> torch.Tensor:
+        """[n_edges, ...] messages (edge order of ``slot``) -> [n_nodes, ...] sum over each node's incoming edges."""
+        return self._row_sums(messages).flatten(0, 1)[self.rows]
+
+    def mean(self, messages: torch.Tensor) -> torch.Tensor:
+        """[n_edges, ...] -> [n_nodes, ...] mean over each node's incoming edges (zeros without any)."""
+        sums = self._row_sums(messages).flatten(0, 1)
+        return (sums / self._per(self.counts.reshape(-1), sums))[self.rows]
+
+    def jet_mean(self, messages: torch.Tensor) -> torch.Tensor:
+        """[n_edges, ...] -> [B, ...] mean over each jet's edges (zeros without any)."""
+        sums = self._row_sums(messages).sum(1)
+        return sums / self._per(self.counts.sum(1), sums)
+
 
 def to_dense(values: torch.Tensor, batch) -> tuple[torch.Tensor, torch.Tensor]:
     """([B, N, ...] padded values, [B, N] mask) of the node tensor ``values`` [n_nodes, ...] of ``batch``."""
@@ -52,6 +96,5 @@ def jet_mean(values: torch.Tensor, batch) -> torch.Tensor:
     """Mean over each jet's particles (zeros for a jet without particles); see :func:`jet_sum`."""
     layout = getattr(batch, "dense_layout", None)
     if layout is not None:
-        counts = layout.mask.sum(1).clamp_min(1).to(values.dtype)
-        return layout.scatter(values).sum(1) / counts.reshape(-1, *[1] * (values.dim() - 1))
+        return layout.mean(values)
     return segment_mean(values, batch.batch, batch.num_graphs)

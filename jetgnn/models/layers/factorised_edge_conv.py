@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn.inits import reset
 
-from jetgnn.models.layers.knn import EdgeGrid
+from jetgnn.models.layers.dense import EdgeGrid
 from jetgnn.models.layers.segment import segment_mean
 
 
@@ -67,7 +67,7 @@ class FactorisedEdgeConv(nn.Module):
             :func:`~jetgnn.models.layers.edge_conv.edge_mlp`).
     Shapes:
         x [n_nodes, C], edge_index [2, n_edges] (source j, target i) -> [n_nodes, channels of the last layer];
-        grid (optional): the :class:`~jetgnn.models.layers.knn.EdgeGrid` of the edges, which then aggregates
+        grid (optional): the :class:`~jetgnn.models.layers.dense.EdgeGrid` of the edges, which then aggregates
         (padded, exported batches).
     """
 

@@ -2,36 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
-from jetgnn.models.layers.dense import to_dense
-
-
-@dataclass(frozen=True)
-class EdgeGrid:
-    """Where the edges of a padded batch's kNN graph sit in their [B * N, k] grid (row b * N + i: the edges into
-    particle i of jet b): ``slot`` [n_edges] flat positions in the grid, ``rows`` [n_nodes] each node's row,
-    ``counts`` [B * N] edges per row, ``k`` the grid's width.
-
-    Made only for padded (exported) batches: :meth:`mean` then averages the messages into each node with a scatter
-    of unique indices and a sum over k, exact with any number of ONNX Runtime threads (the scatter-add of
-    :func:`~jetgnn.models.layers.segment.segment_sum` is not; see there).
-    """
-
-    slot: torch.Tensor
-    rows: torch.Tensor
-    counts: torch.Tensor
-    k: int
-
-    def mean(self, messages: torch.Tensor) -> torch.Tensor:
-        """[n_edges, C] messages (edge order of ``slot``) -> [n_nodes, C] mean over each node's incoming edges."""
-        n_rows = self.counts.shape[0]
-        grid = messages.new_zeros((n_rows * self.k, *messages.shape[1:])).index_copy(0, self.slot, messages)
-        sums = grid.reshape(n_rows, self.k, *messages.shape[1:]).sum(1)
-        counts = self.counts.clamp_min(1).to(messages.dtype).reshape(-1, *[1] * (messages.dim() - 1))
-        return (sums / counts)[self.rows]
+from jetgnn.models.layers.dense import EdgeGrid, to_dense
 
 
 def knn_graph(points: torch.Tensor, batch, k: int) -> tuple[torch.Tensor, EdgeGrid | None]:
@@ -61,7 +34,7 @@ def knn_graph(points: torch.Tensor, batch, k: int) -> tuple[torch.Tensor, EdgeGr
     target = offsets[b] + i
     source = offsets[b] + neighbours[b, i, t]
     layout = getattr(batch, "dense_layout", None)
-    grid = None if layout is None else EdgeGrid((b * n_max + i) * kk + t, layout.index, keep.sum(2).reshape(-1), kk)
+    grid = None if layout is None else EdgeGrid((b * n_max + i) * kk + t, layout.index, keep.sum(2), kk)
     return torch.stack([source, target]), grid
 
 

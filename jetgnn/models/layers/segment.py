@@ -25,7 +25,7 @@ def segment_sum(values: torch.Tensor, index: torch.Tensor, size: int) -> torch.T
     lost a row (an error of 9.3) in 1 run of 5, and an exported MPNN's probabilities moved by up to 6e-5 from run to
     run with 2 threads. When exporting, this is ``scatter_add`` (``ScatterElements``: one thread, exact); the
     exported models sum over the padded layout instead where they can (:func:`~jetgnn.models.layers.dense.jet_sum`,
-    :class:`~jetgnn.models.layers.knn.EdgeGrid`), with unique indices only.
+    :class:`~jetgnn.models.layers.dense.EdgeGrid`), with unique indices only.
 
     Args:
         values: rows to add up.
