@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch_geometric.utils import to_dense_batch
 
-from jetgnn.models.layers.segment import segment_mean, segment_sum
+from jetgnn.models.layers.segment import divide_by_counts, segment_mean, segment_sum
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,7 @@ class DenseLayout:
 
     def mean(self, values: torch.Tensor) -> torch.Tensor:
         """[n_nodes, ...] -> [B, ...] mean over each jet's particles (zeros for a jet without any)."""
-        counts = self.mask.sum(1).clamp_min(1).to(values.dtype)
-        return self.scatter(values).sum(1) / counts.reshape(-1, *[1] * (values.dim() - 1))
+        return divide_by_counts(self.scatter(values).sum(1), self.mask.sum(1))
 
 
 @dataclass(frozen=True)
@@ -56,22 +55,17 @@ class EdgeGrid:
         grid = messages.new_zeros((n_jets * n_max * self.k, *messages.shape[1:])).index_copy(0, self.slot, messages)
         return grid.reshape(n_jets, n_max, self.k, *messages.shape[1:]).sum(2)  # [B, N, ...]
 
-    def _per(self, counts: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        return counts.clamp_min(1).to(like.dtype).reshape(-1, *[1] * (like.dim() - 1))
-
     def sum(self, messages: torch.Tensor) -> torch.Tensor:
         """[n_edges, ...] messages (edge order of ``slot``) -> [n_nodes, ...] sum over each node's incoming edges."""
         return self._row_sums(messages).flatten(0, 1)[self.rows]
 
     def mean(self, messages: torch.Tensor) -> torch.Tensor:
         """[n_edges, ...] -> [n_nodes, ...] mean over each node's incoming edges (zeros without any)."""
-        sums = self._row_sums(messages).flatten(0, 1)
-        return (sums / self._per(self.counts.reshape(-1), sums))[self.rows]
+        return divide_by_counts(self._row_sums(messages).flatten(0, 1), self.counts.reshape(-1))[self.rows]
 
     def jet_mean(self, messages: torch.Tensor) -> torch.Tensor:
         """[n_edges, ...] -> [B, ...] mean over each jet's edges (zeros without any)."""
-        sums = self._row_sums(messages).sum(1)
-        return sums / self._per(self.counts.sum(1), sums)
+        return divide_by_counts(self._row_sums(messages).sum(1), self.counts.sum(1))
 
 
 def to_dense(values: torch.Tensor, batch) -> tuple[torch.Tensor, torch.Tensor]:

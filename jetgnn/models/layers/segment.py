@@ -50,5 +50,11 @@ def segment_mean(values: torch.Tensor, index: torch.Tensor, size: int) -> torch.
         values [R, ...], index [R] (int64) -> [size, ...].
     """
     ones = torch.ones((), dtype=torch.float32, device=values.device).expand(index.shape[0])
-    counts = torch.zeros(size, dtype=torch.float32, device=values.device).index_add(0, index, ones).clamp_min(1)
-    return segment_sum(values, index, size) / counts.to(values.dtype).reshape(size, *[1] * (values.dim() - 1))
+    counts = torch.zeros(size, dtype=torch.float32, device=values.device).index_add(0, index, ones)
+    return divide_by_counts(segment_sum(values, index, size), counts)
+
+
+def divide_by_counts(sums: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Means from group sums: ``sums`` [G, ...] / max(``counts`` [G], 1), in the dtype of ``sums`` (empty groups
+    stay zero)."""
+    return sums / counts.clamp_min(1).to(sums.dtype).reshape(-1, *[1] * (sums.dim() - 1))
