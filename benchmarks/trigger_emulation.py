@@ -2,9 +2,10 @@
 
     python benchmarks/trigger_emulation.py RUN_DIR... --data FILE [--n-jets 10000]
 
-For every run (an mlp on jet features, float or ``model.quantization``): export the hls4ml project, build its
-emulation, score the same jets with both, and record argmax agreement, the largest probability difference and
-the per-class one-vs-rest AUCs of both, with the model's costs. Results: benchmarks/results/trigger_emulation.json.
+For every run (an mlp on jet features or a pfn on its max_particles slots, float or ``model.quantization``): export
+the hls4ml project, build its emulation, score the same jets with both, and record argmax agreement, the largest
+probability difference, the five-class accuracy and the per-class one-vs-rest AUCs of both, with the model's costs.
+Results: benchmarks/results/trigger_emulation.json (``--out`` for another file).
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ def compare(run: Path, jets) -> dict:
         t0 = time.perf_counter()
         result = export_hls4ml(tagger, Path(tmp) / "hls")
         export_s = time.perf_counter() - t0
-        emulated = result.predict_proba(firmware_inputs(tagger, jets))
+        inputs = firmware_inputs(tagger, jets)
+        t0 = time.perf_counter()
+        emulated = result.predict_proba(inputs)
+        emulation_s = time.perf_counter() - t0
     reference = tagger.predict_proba(jets)
     labels = np.asarray(jets.labels)
     aucs = {}
@@ -40,12 +44,16 @@ def compare(run: Path, jets) -> dict:
         aucs[name] = {"pytorch": float(roc_auc_score(truth, reference[:, k])),
                       "hls4ml": float(roc_auc_score(truth, emulated[:, k]))}
     metrics = json.loads((run / "metrics.json").read_text())
-    return {"run": str(run), "quantization": tagger.config.model.to_dict().get("quantization"),
+    return {"run": str(run), "model": tagger.config.model.name,
+            "quantization": tagger.config.model.to_dict().get("quantization"),
+            "max_particles": tagger.graph_options.get("max_particles") if tagger.config.model.name == "pfn" else None,
             "prune": tagger.config.training.to_dict().get("prune"), "n_jets": len(jets),
             "argmax_agreement": float(np.mean(emulated.argmax(1) == reference.argmax(1))),
             "max_abs_difference": float(np.abs(emulated - reference).max()),
+            "accuracy": {"pytorch": float(np.mean(reference.argmax(1) == labels)),
+                         "hls4ml": float(np.mean(emulated.argmax(1) == labels))},
             "auc_vs_rest": aucs, "max_auc_difference": max(abs(a["pytorch"] - a["hls4ml"]) for a in aucs.values()),
-            "export_and_compile_s": round(export_s, 1),
+            "export_and_compile_s": round(export_s, 1), "emulation_jets_per_s": round(len(jets) / emulation_s),
             **{key: metrics.get(key) for key in ("n_params", "n_nonzero_params", "macs_per_jet", "bops_per_jet")}}
 
 
@@ -60,7 +68,8 @@ def main() -> None:
     rows = [compare(run, jets) for run in args.runs]
     for row in rows:
         print(f"{row['run']}: agreement {row['argmax_agreement']:.4f}, max |dp| {row['max_abs_difference']:.4f}, "
-              f"max dAUC {row['max_auc_difference']:.4f}")
+              f"max dAUC {row['max_auc_difference']:.4f}, accuracy {row['accuracy']['pytorch']:.4f} (PyTorch) / "
+              f"{row['accuracy']['hls4ml']:.4f} (hls4ml)")
     import hls4ml
     import torch
 

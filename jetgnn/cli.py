@@ -168,7 +168,8 @@ def _cmd_export_hls4ml(args) -> int:
     tagger = load_tagger(args.run_dir)
     check_files = expand_paths(args.check) if args.check else None
     result = export_hls4ml(tagger, Path(args.out), precision=args.precision)
-    kind = "quantisation-aware (QONNX)" if result.quantized else f"float, weights and activations {args.precision}"
+    kind = (("quantisation-aware" + (" (QONNX)" if (result.out / "model.qonnx").exists() else ""))
+            if result.quantized else f"float, weights and activations {args.precision}")
     print(f"wrote the hls4ml project {result.out} ({kind}); C++ emulation "
           f"{'compiled' if result.compiled else 'not compiled (no g++ on the PATH)'}")
     if check_files and result.compiled:
@@ -468,8 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="export a trained neural tagger to ONNX (dynamic jet and particle axes)")
     ex.add_argument("run_dir")
     ex.add_argument("--format", choices=["onnx", "hls4ml"], default="onnx",
-                    help="onnx, or hls4ml: the FPGA project of an mlp trigger tagger (or a feature_vae anomaly "
-                         "model) with its C++ emulation")
+                    help="onnx, or hls4ml: the FPGA project of an mlp trigger tagger, a pfn on its max_particles "
+                         "slots, or a feature_vae anomaly model, with its C++ emulation")
     ex.add_argument("--precision", default="fixed<16,6>",
                     help="hls4ml: fixed-point type of a float network's weights and activations (post-training; "
                          "a quantisation-aware one keeps its own)")

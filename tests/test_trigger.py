@@ -160,6 +160,78 @@ def test_hls4ml_cli_export_and_its_errors(runs, tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
+def deep_sets_runs(tmp_path_factory):
+    """The constituent trigger model of configs/multiclass_pfn_trigger.yaml (32 particle slots), small: float and
+    8-bit quantisation-aware."""
+    from jetgnn.cli import main
+
+    tmp = tmp_path_factory.mktemp("trigger_pfn")
+    small = ["--epochs", "10", "-q", "model.params.phi=[16,16]", "model.params.f=[16]"]
+    for name, extra in (("float", []), ("q8", ["model.quantization.bits=8"])):
+        assert main(["train", str(CONFIGS / "multiclass_pfn_trigger.yaml"), "--out", str(tmp / name),
+                     *small, *extra]) == 0
+    return tmp / "float", tmp / "q8"
+
+
+@needs_gxx
+def test_hls4ml_emulation_of_the_deep_sets_follows_pytorch(deep_sets_runs, tmp_path, capsys):
+    from jetgnn.cli import main
+    from jetgnn.export.hls4ml import export_hls4ml, firmware_inputs
+
+    jets = jetgnn.read_jets(MULTICLASS)
+    tagger = jetgnn.load_tagger(deep_sets_runs[1])
+    result = export_hls4ml(tagger, tmp_path / "q8")
+    assert result.quantized and not (tmp_path / "q8" / "model.qonnx").exists()
+    meta = json.loads((tmp_path / "q8" / "preprocessing.json").read_text())
+    assert meta["n_particles"] == 32 and meta["names"] == list(tagger.model.spec.x_names)
+    slots, mask = firmware_inputs(tagger, jets)
+    assert slots.shape == (len(jets), 32, len(meta["names"])) and mask.shape == (len(jets), 32)
+    np.testing.assert_array_equal(mask.sum(1), np.minimum(np.asarray(jets.arrays["jet_nparticles"]), 32))
+    assert np.all(slots[mask == 0] == 0)
+    emulated, reference = result.predict_proba((slots, mask)), tagger.predict_proba(jets)
+    # every layer is bit-exact (the quantisers' own types); only the softmax tables round
+    assert np.mean(emulated.argmax(1) == reference.argmax(1)) >= 0.99
+    assert np.abs(emulated - reference).max() <= 1e-3
+    # the mask, not the zeros, keeps empty slots out of the sum: Phi(0) != 0, and garbage there changes nothing
+    sparse = mask.sum(1) < 32
+    assert sparse.sum() >= 20
+    noisy = np.where(mask[..., None] == 0, np.random.default_rng(1).normal(size=slots.shape), slots)
+    np.testing.assert_array_equal(result.predict_proba((noisy[sparse], mask[sparse])), emulated[sparse])
+    # the float network, post-training fixed<16,6> (the sum over 32 slots with 5 more integer bits)
+    floating = jetgnn.load_tagger(deep_sets_runs[0])
+    result = export_hls4ml(floating, tmp_path / "float")
+    emulated, reference = result.predict_proba(firmware_inputs(floating, jets)), floating.predict_proba(jets)
+    assert np.mean(emulated.argmax(1) == reference.argmax(1)) >= 0.97
+    assert np.abs(emulated - reference).max() <= 3e-2
+    # through the CLI
+    rc = main(["export", str(deep_sets_runs[1]), "--format", "hls4ml", "--out", str(tmp_path / "cli"),
+               "--check", str(MULTICLASS), "--check-jets", "200"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "(quantisation-aware)" in out and "hls4ml emulation vs PyTorch on 200 jets" in out
+
+
+def test_deep_sets_firmware_needs_relu_and_a_particle_cap():
+    from jetgnn.export.hls4ml import DeepSetsFirmware, firmware_model
+    from jetgnn.models import InputSpec, build_model
+
+    spec = InputSpec(("a", "b", "c"), (), ("u",))
+    with pytest.raises(InputError, match="activation: relu"):
+        firmware_model(build_model("pfn", spec, 3, phi=(8,), f=(8,)), 32)  # GELU
+    relu = build_model("pfn", spec, 3, phi=(8, 8), f=(8,), activation="relu").eval()
+    with pytest.raises(InputError, match="max_particles"):
+        firmware_model(relu, None)
+    with pytest.raises(InputError, match="EFN"):
+        firmware_model(build_model("efn", spec, 3), 32)
+    # the firmware network is the PFN on padded slots: same logits' softmax as the sparse model
+    firmware = firmware_model(relu, 4)
+    assert isinstance(firmware, DeepSetsFirmware)
+    x, mask = torch.randn(2, 4, 3), torch.tensor([[1.0, 1, 1, 0], [1, 1, 0, 0]])
+    sums = [relu.phi(x[j, mask[j] > 0]).sum(0) for j in range(2)]
+    expected = torch.softmax(relu.head(torch.stack(sums)), -1)
+    torch.testing.assert_close(firmware(x, mask), expected)
+
+
+@pytest.fixture(scope="module")
 def trigger_vae(tmp_path_factory):
     """The quantised trigger VAE of configs/anomaly_feature_vae.yaml on the g and q jets of the bundled sample."""
     from jetgnn.cli import main

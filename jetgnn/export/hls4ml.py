@@ -2,18 +2,26 @@
 toolchain needed).
 
 What is exported is the network after the input standardisation: ``body`` and ``head`` of an
-:class:`~jetgnn.models.mlp_baseline.MLPTagger` on jet features, with a softmax; or, for the trigger anomaly
-model (:class:`~jetgnn.models.anomaly.feature_vae.FeatureVAE`, ``jetgnn anomaly train``), its encoder and μ
+:class:`~jetgnn.models.mlp_baseline.MLPTagger` on jet features, with a softmax; a particle-flow network
+(:class:`~jetgnn.models.deep_sets.PFN`) on a fixed number N of particle slots (the run's
+``data.graph.max_particles``; :class:`DeepSetsFirmware`); or, for the trigger anomaly model
+(:class:`~jetgnn.models.anomaly.feature_vae.FeatureVAE`, ``jetgnn anomaly train``), its encoder and μ
 head, whose outputs give the clipped-KL score :math:`\tfrac12\\sum_k \\mu_k^2` (a sum of squares after the
 firmware; :meth:`Hls4mlExport.anomaly_score`). The standardisation (the frozen input BatchNorm, an affine map per
 feature) runs where the features are computed, before the firmware, and is written next to the project
 (``preprocessing.json``).
 
-Two routes:
-- a quantisation-aware network (``model.quantization``, Brevitas) goes Brevitas -> QONNX -> hls4ml: every weight
-  and activation precision comes from the QONNX ``Quant`` nodes, so the firmware computes what PyTorch computed;
+Three routes:
+- a quantisation-aware mlp or feature_vae (``model.quantization``, Brevitas) goes Brevitas -> QONNX -> hls4ml:
+  every weight and activation precision comes from the QONNX ``Quant`` nodes, so the firmware computes what
+  PyTorch computed;
+- a quantisation-aware PFN goes through hls4ml's PyTorch front end (its ONNX front end has no Einsum or
+  ReduceSum for the sum over particles), with the quantised weights and every Brevitas quantiser's fixed-point
+  type (power-of-two scale, bits, round-half-even, saturation: the types the QONNX route reads from ``Quant``
+  nodes) written into the hls4ml configuration;
 - a float network goes through hls4ml's PyTorch front end with one fixed-point type everywhere
-  (post-training quantisation, ``precision``; default ``fixed<16,6>``, the hls4ml jet-tagging choice).
+  (post-training quantisation, ``precision``; default ``fixed<16,6>``, the hls4ml jet-tagging choice); a PFN's sum
+  over N particles gets log2(N) more integer bits, so it cannot overflow.
 
 In both, the logits feeding the softmax and the softmax's tables get the pinned ``softmax_precision``: with the
 automatic choice the softmax lookup table collapses (~47% argmax agreement with PyTorch instead of ~99%).
@@ -37,12 +45,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch_geometric.utils import to_dense_batch
 
 from jetgnn.datasets.anomaly_inputs import model_inputs
 from jetgnn.errors import InputError, MissingExtraError
 from jetgnn.graphs.builder import build_graphs
 from jetgnn.models.anomaly.feature_vae import FeatureVAE
 from jetgnn.models.anomaly.vae import clipped_kl
+from jetgnn.models.deep_sets import PFN
 from jetgnn.models.mlp_baseline import MLPTagger
 from jetgnn.tagger import AnomalyTagger
 
@@ -60,6 +70,8 @@ SOFTMAX_TABLE_SIZE = 32768  # steps of 0.001 in x_i - max(x): fewer ties between
 #: table's 4096 steps; the automatic type of a quantised network is ~26 bits wide with 9 integer bits, which
 #: leaves steps of 0.06 in the logits (measured: 95% argmax agreement, max |dp| 0.056, instead of >= 99%)
 LOGIT_PRECISION = "fixed<16,6,RND,SAT>"
+#: the deep sets' particle mask: 1 for a particle, 0 for an empty slot
+MASK_PRECISION = "ufixed<1,1>"
 
 
 def _hls4ml():
@@ -75,17 +87,152 @@ def has_compiler() -> bool:
     return shutil.which("g++") is not None
 
 
-def firmware_model(model: nn.Module) -> nn.Sequential:
+class DeepSetsFirmware(nn.Module):
+    r"""A particle-flow network on ``n_particles`` fixed slots, as the firmware computes it:
+    :math:`p = \mathrm{softmax}\,F\big(\sum_{i=1}^{N} m_i\, \Phi(x_i)\big)`, with the slot mask :math:`m_i` (1 for a
+    particle, 0 for an empty slot).
+
+    The masked sum is one two-input Einsum (an hls4ml layer): an empty slot adds nothing although
+    :math:`\Phi(0) \neq 0` (Φ has biases), and a jet with fewer than N particles scores as in PyTorch's sparse
+    batches. Φ and F are plain ``Linear -> ReLU`` stacks (a quantised network's layers carry its quantised weights).
+
+    Args:
+        phi: Φ, applied to every slot; head: F, ending in the softmax; n_particles: N.
+
+    Shapes:
+        x [B, N, F] standardised particle features (hardest first, zeros in empty slots), mask [B, N]
+        -> [B, n_classes] probabilities.
+    """
+
+    def __init__(self, phi: nn.Sequential, head: nn.Sequential, n_particles: int):
+        super().__init__()
+        self.phi, self.head, self.n_particles = phi, head, n_particles
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        latent = torch.einsum("bnl,bn->bl", self.phi(x), mask)
+        return self.head(torch.flatten(latent, 1))
+
+
+def _flat_layers(*modules: nn.Module) -> list[nn.Module]:
+    """The leaf layers of nested Sequentials, in order, without dropout (eval mode)."""
+    out: list[nn.Module] = []
+    for module in modules:
+        if isinstance(module, nn.Sequential):
+            out.extend(_flat_layers(*module))
+        elif not isinstance(module, nn.Dropout):
+            out.append(module)
+    return out
+
+
+def _is_quantiser(module: nn.Module) -> bool:
+    return hasattr(module, "act_quant") and not isinstance(module, nn.Linear)
+
+
+def _fixed_type(scale: torch.Tensor, bits: torch.Tensor, signed: bool, rounding: str = "") -> str:
+    """The ap_fixed type of a Brevitas fixed-point tensor (power-of-two ``scale``, ``bits`` wide); ``rounding`` :
+    "" for values that are exact in the type (weights, biases), else the rounding and saturation of a quantiser."""
+    fractional = -math.log2(float(scale.detach()))
+    if not fractional.is_integer():
+        raise InputError(f"a quantiser's scale {float(scale):g} is not a power of two: it has no ap_fixed type")
+    bits = int(bits)
+    return f"{'' if signed else 'u'}fixed<{bits},{bits - int(fractional)}{rounding}>"
+
+
+def _quantiser_type(module: nn.Module) -> str:
+    """The type of a Brevitas activation quantiser's output: round half to even (ap_fixed RND_CONV, as
+    torch.round), saturating (SAT; SAT_SYM for a narrow range), as hls4ml's QONNX front end maps a Quant node."""
+    quant = module.act_quant
+    saturation = "SAT_SYM" if getattr(quant, "is_narrow_range", False) else "SAT"
+    return _fixed_type(quant.scale(), quant.bit_width(), bool(quant.is_signed), f",RND_CONV,{saturation}")
+
+
+def _plain_stack(layers: list[nn.Module], prefix: str, accumulator: str) -> tuple[nn.Sequential, dict, str | None]:
+    """Brevitas layers -> (plain Linear/ReLU Sequential with the quantised weights, the hls4ml ``Precision`` of each
+    of its layers by hls4ml name ``{prefix}_{k}``, the type of the stack's input quantiser or None).
+
+    A QuantLinear's sum stays in the wide ``accumulator`` (Brevitas adds in float, exactly for these widths); the
+    QuantReLU after it rounds to its own type, as Brevitas does."""
+    plain: list[nn.Module] = []
+    types: dict[str, dict] = {}
+    input_type = None
+    for layer in layers:
+        name = f"{prefix}_{len(plain)}"
+        if isinstance(layer, nn.Linear) and hasattr(layer, "quant_weight"):
+            weight, bias = layer.quant_weight(), layer.quant_bias()
+            linear = nn.Linear(layer.in_features, layer.out_features)
+            with torch.no_grad():
+                linear.weight.copy_(weight.value)
+                linear.bias.copy_(bias.value)
+            plain.append(linear)
+            types[name] = {"weight": _fixed_type(weight.scale, weight.bit_width, True),
+                           "bias": _fixed_type(bias.scale, bias.bit_width, True),
+                           "accum": accumulator, "result": accumulator}
+        elif _is_quantiser(layer) and type(layer).__name__ == "QuantReLU":
+            plain.append(nn.ReLU())
+            types[name] = {"result": _quantiser_type(layer)}
+        elif _is_quantiser(layer) and not plain and input_type is None:
+            input_type = _quantiser_type(layer)  # QuantIdentity at the entrance: the type of what enters
+        else:
+            raise InputError(f"hls4ml export of a quantised pfn: unexpected layer {type(layer).__name__} in {prefix}")
+    return nn.Sequential(*plain), types, input_type
+
+
+@dataclass
+class _Firmware:
+    """What hls4ml converts: the network, its input shapes (without the batch axis), pinned ``Precision`` entries
+    by hls4ml layer name (on top of the default precision), and whether it ends in a softmax."""
+
+    network: nn.Module
+    input_shapes: list[tuple[int, ...]]
+    types: dict[str, dict]
+    softmax: bool
+
+
+def _deep_sets_firmware(model: PFN, n_particles: int | None, precision: str, accumulator: str) -> _Firmware:
+    if n_particles is None:
+        raise InputError("hls4ml export of a pfn needs a fixed number of particle slots: train it with "
+                         "data.graph.max_particles (e.g. 32; the trigger deep sets use 32)")
+    phi, head = _flat_layers(model.phi), _flat_layers(model.head)
+    if model.quantization is None:
+        others = sorted({type(m).__name__ for m in phi + head if not isinstance(m, (nn.Linear, nn.ReLU))})
+        if others:
+            raise InputError(f"hls4ml export of a pfn needs Linear -> ReLU layers (hls4ml has no {', '.join(others)}): "
+                             "train it with model.params.activation: relu")
+        phi_net, head_net = nn.Sequential(*phi), nn.Sequential(*head)
+        # the sum over N slots needs log2(N) more integer bits than one slot: exact, never wrapping; F acts on sums,
+        # so its layers keep them (measured on a 30-epoch PFN: F's first layer reaches 101, which wrapped at
+        # fixed<16,6>: 95.9% argmax agreement, max |dp| 0.90)
+        extra = math.ceil(math.log2(n_particles))
+        width, integer = (int(v) for v in precision.split("<")[1].split(">")[0].split(",")[:2])
+        wide = f"fixed<{width + extra},{integer + extra}>"
+        types = {"einsum": {"accum": wide, "result": wide},
+                 **{f"head_{k}": {"result": wide} for k in range(len(head))}}
+    else:
+        phi_net, types, x_type = _plain_stack(phi, "phi", accumulator)
+        head_net, head_types, sum_type = _plain_stack(head, "head", accumulator)
+        types.update(head_types)
+        # the firmware receives fixed-point features of the input quantiser's type; the head's input quantiser
+        # re-quantises the sum, which the Einsum does when it writes its result
+        types.update({"x": {"result": x_type}, "einsum": {"accum": accumulator, "result": sum_type}})
+    types["mask"] = {"result": MASK_PRECISION}
+    network = DeepSetsFirmware(phi_net, nn.Sequential(*head_net, nn.Softmax(dim=-1)), n_particles).eval()
+    return _Firmware(network, [(n_particles, len(model.spec.x_names)), (n_particles,)], types, True)
+
+
+def firmware_model(model: nn.Module, n_particles: int | None = None) -> nn.Module:
     """The part of a trigger model that runs in firmware (eval mode, dropout gone): ``body -> head -> softmax``
-    of an mlp tagger on jet features, ``encoder -> mu`` of a feature_vae."""
+    of an mlp tagger on jet features, ``encoder -> mu`` of a feature_vae, or a pfn's :class:`DeepSetsFirmware`
+    on ``n_particles`` slots (its quantised layers as plain layers with the quantised weights)."""
     if isinstance(model, FeatureVAE):
         if model.score_name != "kl_mu":
             raise InputError(f"hls4ml export of feature_vae computes the clipped-KL score kl_mu from the encoder's mu; "
                              f"this run scores {model.score_name!r}: train with anomaly.score: kl_mu")
         return nn.Sequential(*[m for m in model.encoder if not isinstance(m, nn.Dropout)], model.mu).eval()
+    if isinstance(model, PFN):
+        return _deep_sets_firmware(model, n_particles, DEFAULT_PRECISION, ACCUMULATOR_PRECISION).network
     if not isinstance(model, MLPTagger) or model.use_particles:
-        raise InputError("hls4ml export is for the mlp on jet features (model.name: mlp, use_particles: false) and "
-                         f"the anomaly model feature_vae; this run is {type(model).__name__}"
+        raise InputError("hls4ml export is for the mlp on jet features (model.name: mlp, use_particles: false), the "
+                         f"deep sets pfn and the anomaly model feature_vae; this run is {type(model).__name__}"
                          + (" on particles" if isinstance(model, MLPTagger) else ""))
     layers = [m for m in [*model.body, model.head] if not isinstance(m, nn.Dropout)]
     return nn.Sequential(*layers, nn.Softmax(dim=1)).eval()
@@ -101,8 +248,8 @@ class Standardisation:
 
     @classmethod
     def of(cls, tagger) -> Standardisation:
-        """The input map of a Tagger's mlp or an AnomalyTagger's feature_vae (whose BatchNorm has no affine
-        part)."""
+        """The input map of a Tagger's mlp (jet features) or pfn (node features, as :func:`~jetgnn.build_graphs`
+        gives them), or of an AnomalyTagger's feature_vae (whose BatchNorm has no affine part)."""
         norm = tagger.model.input_norm
         weight = torch.ones_like(norm.running_mean) if norm.weight is None else norm.weight.detach()
         bias = torch.zeros_like(norm.running_mean) if norm.bias is None else norm.bias.detach()
@@ -110,15 +257,28 @@ class Standardisation:
         offset = (norm.running_mean - bias / scale).double()
         if isinstance(tagger, AnomalyTagger):
             names = list(tagger.inputs.features)
+        elif isinstance(tagger.model, PFN):
+            names = list(tagger.model.spec.x_names)
         else:
             names = [tagger.model.spec.u_names[int(k)] for k in tagger.model.global_index]
         return cls(names, offset.tolist(), scale.tolist())
 
 
-def firmware_inputs(tagger, jets) -> np.ndarray:
-    """[n_jets, n_features] standardised inputs of the firmware for ``jets`` (float32, C order)."""
+def firmware_inputs(tagger, jets) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """The standardised inputs of the firmware for ``jets`` (float32, C order): [n_jets, n_features], or for a pfn
+    the pair ([n_jets, N, n_features] particle slots, hardest first, zeros in empty slots; [n_jets, N] mask, 1 for a
+    particle) with N the run's ``data.graph.max_particles``."""
     model = tagger.model
     with torch.no_grad():
+        if isinstance(model, PFN):
+            batch = build_graphs(jets, **tagger.graph_options)
+            n_slots = tagger.graph_options.get("max_particles")
+            if n_slots is None:
+                raise InputError("the firmware of a pfn has data.graph.max_particles slots; this run has no cap")
+            slots, mask = to_dense_batch(model.input_norm.eval()(batch.x), batch.batch, batch_size=batch.num_graphs,
+                                         max_num_nodes=n_slots)
+            return (np.ascontiguousarray(slots.numpy().astype(np.float32)),
+                    np.ascontiguousarray(mask.numpy().astype(np.float32)))
         if isinstance(tagger, AnomalyTagger):
             standardised = model.input_norm.eval()(torch.as_tensor(model_inputs(jets, tagger.inputs)[0]))
         else:
@@ -166,6 +326,16 @@ def _pin_input(hls_model) -> None:
     if layers and layers[0].class_name == "Input" and first is not None and "quant" in first.name.lower():
         _set_precision(layers[0].get_output_variable().type.precision,
                        first.get_output_variable().type.precision)
+
+
+def _transpose_linear_weights(hls_model) -> None:
+    """[out, in] PyTorch Linear weights -> the [in, out] layout of hls4ml's Dense and pointwise Conv1D (per particle)
+    layers, for a model converted without the channels-last pass."""
+    for layer in hls_model.graph.values():
+        weight = layer.weights.get("weight") if hasattr(layer, "weights") else None
+        if weight is not None and layer.class_name in ("Dense", "PointwiseConv1D", "Conv1D"):
+            weight.data = np.ascontiguousarray(np.swapaxes(weight.data, -1, -2))
+            weight.shape = list(weight.data.shape)
 
 
 def _pin_logits(hls_model) -> None:
@@ -218,14 +388,17 @@ class Hls4mlExport:
     label_names: list[str] | None
     outputs: list[str]
 
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        """[n_jets, n_outputs] outputs of the C++ emulation for standardised ``inputs``."""
+    def predict(self, inputs: np.ndarray | tuple[np.ndarray, ...]) -> np.ndarray:
+        """[n_jets, n_outputs] outputs of the C++ emulation for standardised ``inputs`` (as
+        :func:`firmware_inputs` gives them: one array, or a pfn's (slots, mask) pair)."""
         if not self.compiled:
             raise InputError("the hls4ml emulation was not compiled (no g++ on the PATH)")
-        out = self.hls_model.predict(np.ascontiguousarray(inputs, dtype=np.float32))
-        return np.asarray(out, dtype=np.float64).reshape(len(inputs), -1)
+        arrays = [np.ascontiguousarray(a, dtype=np.float32) for a in (inputs if isinstance(inputs, tuple)
+                                                                      else (inputs,))]
+        out = self.hls_model.predict(arrays if len(arrays) > 1 else arrays[0])
+        return np.asarray(out, dtype=np.float64).reshape(len(arrays[0]), -1)
 
-    def predict_proba(self, inputs: np.ndarray) -> np.ndarray:
+    def predict_proba(self, inputs: np.ndarray | tuple[np.ndarray, ...]) -> np.ndarray:
         """[n_jets, n_classes] probabilities of a tagger's C++ emulation for standardised ``inputs``."""
         if self.label_names is None:
             raise InputError("this firmware is an anomaly model: use anomaly_score")
@@ -242,30 +415,35 @@ class Hls4mlExport:
 def export_hls4ml(tagger, out, precision: str = DEFAULT_PRECISION, softmax_precision: str = SOFTMAX_PRECISION,
                   accumulator_precision: str = ACCUMULATOR_PRECISION, backend: str = "Vitis",
                   io_type: str = "io_parallel", compile: bool = True) -> Hls4mlExport:
-    """Write the hls4ml project of a trigger tagger (a :class:`~jetgnn.Tagger` of an mlp on jet features, or the
-    :class:`~jetgnn.tagger.AnomalyTagger` of a feature_vae) to the new folder ``out`` and build its C++ emulation
-    (if ``compile`` and g++ is there).
+    """Write the hls4ml project of a trigger tagger (a :class:`~jetgnn.Tagger` of an mlp on jet features or of a
+    pfn with a particle cap, or the :class:`~jetgnn.tagger.AnomalyTagger` of a feature_vae) to the new folder ``out``
+    and build its C++ emulation (if ``compile`` and g++ is there).
 
     precision : fixed-point type of a float network's weights and activations (ignored for a quantisation-aware
-    network, whose QONNX graph carries its own); softmax_precision : the pinned type of the logits and softmax
+    network, which carries its own); softmax_precision : the pinned type of the logits and softmax
     tables; accumulator_precision : the type of the sums inside the dense layers.
     """
     hls4ml = _hls4ml()
     model = tagger.model
-    network = firmware_model(model)
-    softmax = isinstance(network[-1], nn.Softmax)
+    standardisation = Standardisation.of(tagger)
+    quantized = getattr(model, "quantization", None) is not None
+    deep_sets = isinstance(model, PFN)
+    if deep_sets:
+        firmware = _deep_sets_firmware(model, tagger.graph_options.get("max_particles"), precision,
+                                       accumulator_precision)
+    else:
+        network = firmware_model(model)
+        firmware = _Firmware(network, [(len(standardisation.names),)], {}, isinstance(network[-1], nn.Softmax))
+    network, softmax = firmware.network, firmware.softmax
     outputs = list(tagger.label_names) if softmax else [f"mu_{k}" for k in range(network[-1].out_features)]
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise InputError(f"{out} exists and is not empty: choose a new --out for the hls4ml project")
-    standardisation = Standardisation.of(tagger)
-    n_inputs = len(standardisation.names)
-    quantized = getattr(model, "quantization", None) is not None
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        if quantized:
-            graph = _qonnx_graph(network, n_inputs, work / "model.qonnx")
+        if quantized and not deep_sets:
+            graph = _qonnx_graph(network, len(standardisation.names), work / "model.qonnx")
             config = hls4ml.utils.config_from_onnx_model(graph, granularity="name", backend=backend,
                                                          default_precision=accumulator_precision)
 
@@ -274,21 +452,31 @@ def export_hls4ml(tagger, out, precision: str = DEFAULT_PRECISION, softmax_preci
                                                                  backend=backend, io_type=io_type,
                                                                  hls_config=config)
         else:
-            config = hls4ml.utils.config_from_pytorch_model(network, (n_inputs,), granularity="name",
-                                                            backend=backend, default_precision=precision)
+            # the deep sets' slots are [N, features], already channels-last: hls4ml's channels-last pass would
+            # transpose them, so it is off and the Linear weights are transposed here instead (that pass is where
+            # hls4ml's PyTorch front end transposes them otherwise)
+            shapes = firmware.input_shapes if deep_sets else firmware.input_shapes[0]
+            config = hls4ml.utils.config_from_pytorch_model(
+                network, shapes, granularity="name", backend=backend, default_precision=precision,
+                channels_last_conversion="off" if deep_sets else "full")
 
             def convert():
-                return hls4ml.converters.convert_from_pytorch_model(network, output_dir=str(work / "hls"),
-                                                                    backend=backend, io_type=io_type,
-                                                                    hls_config=config)
+                converted = hls4ml.converters.convert_from_pytorch_model(network, output_dir=str(work / "hls"),
+                                                                         backend=backend, io_type=io_type,
+                                                                         hls_config=config)
+                if deep_sets:
+                    _transpose_linear_weights(converted)
+                return converted
         if softmax:
             _pin_softmax(config, softmax_precision, accumulator_precision)
         else:
             _wide_accumulators(config, accumulator_precision)
+        for name, types in firmware.types.items():
+            config["LayerName"][name].setdefault("Precision", {}).update(types)
         hls_model = convert()
         if softmax:
             _pin_logits(hls_model)
-        if quantized:
+        if quantized and not deep_sets:
             _pin_input(hls_model)
         # the layers' C++ configs were formatted at conversion, from the types before the pins: format them again
         # (the softmax derives the index type of its exp table, x_max - x_i, from its input's type; left at the
@@ -299,6 +487,9 @@ def export_hls4ml(tagger, out, precision: str = DEFAULT_PRECISION, softmax_preci
             {**asdict(standardisation), "label_names": list(tagger.label_names) if softmax else None,
              "outputs": outputs, **score, "quantized": quantized, "precision": None if quantized else precision,
              "softmax_precision": softmax_precision if softmax else None,
+             **({"n_particles": network.n_particles,
+                 "inputs": "x [n_particles, features]: the hardest particles first, zeros in empty slots; "
+                           "mask [n_particles]: 1 for a particle, 0 for an empty slot"} if deep_sets else {}),
              "note": "x_firmware = (x - offset) * scale, features in this order"}, indent=1))
         if out.exists():
             out.rmdir()  # an empty folder given as --out
