@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The larger comparisons of the README and notebooks: generate the files, then run `jetgnn benchmark`.
-#   bash benchmarks/large_benchmark.sh top|qg|qg_scan|top_detector|multiclass [OUT]
+#   bash benchmarks/large_benchmark.sh top|qg|qg_scan|top_detector|top_detector_scan|multiclass [OUT]
 # WORKERS (generation processes) and JOBS (trainings at once) default to the core count and 2.
 # The results (results.json/md and plots) are copied to benchmarks/results/benchmark_<task>_large/.
 set -euo pipefail
-task=${1:?usage: large_benchmark.sh top|qg|qg_scan|top_detector|multiclass [OUT]}
+task=${1:?usage: large_benchmark.sh top|qg|qg_scan|top_detector|top_detector_scan|multiclass [OUT]}
 out=${2:-bench_${task}_large}
 root=$(cd "$(dirname "$0")/.." && pwd)
 config=$root/configs/benchmark_${task}_large.yaml
