@@ -498,13 +498,19 @@ def test_resumed_run_equals_the_uninterrupted_run(tmp_path):
         def on_train_epoch_start(self, trainer, pl_module):
             if trainer.current_epoch == 2:
                 raise KeyboardInterrupt
+            time.sleep(3.0)  # epochs 0 and 1 of the interrupted process take >= 6 s more
 
     overrides = [*SMALL, "model.params.dropout=0.2", "training.patience=100"]
     jetgnn.train(PFN, out=tmp_path / "straight", epochs=4, overrides=overrides, progress=False)
     with pytest.raises(KeyboardInterrupt):
         jetgnn.train(PFN, out=tmp_path / "resumed", epochs=4, overrides=overrides, progress=False,
                      callbacks=[CtrlC()])
+    t0 = time.perf_counter()
     jetgnn.train(PFN, out=tmp_path / "resumed", epochs=4, overrides=overrides, progress=False, resume=True)
+    resumed_process_s = time.perf_counter() - t0
+    # train_time_s counts both processes: the first one's checkpointed time (>= 6 s of sleep) is carried over
+    train_time_s = json.loads((tmp_path / "resumed" / "metrics.json").read_text())["train_time_s"]
+    assert train_time_s >= 6.0 and train_time_s > resumed_process_s, (train_time_s, resumed_process_s)
     for name in ("last", "best"):
         a = torch.load(tmp_path / "straight" / "checkpoints" / f"{name}.ckpt", weights_only=True)["state_dict"]
         b = torch.load(tmp_path / "resumed" / "checkpoints" / f"{name}.ckpt", weights_only=True)["state_dict"]

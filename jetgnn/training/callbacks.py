@@ -99,6 +99,29 @@ class JetThroughput(L.Callback):
                       reduce_fx="sum")
 
 
+class FitClock(L.Callback):
+    """Wall time of the whole fit in seconds, carried in the checkpoints: a run resumed from ``last.ckpt`` reports
+    the time of every process that trained it (``train_time_s``), not only its own. Time after the last saved
+    checkpoint of an interrupted process is not counted (that work is redone)."""
+
+    def __init__(self):
+        self.before_s = 0.0  # wall time of the earlier processes, up to the checkpoint resumed from
+        self._start = time.perf_counter()
+
+    def on_fit_start(self, trainer, pl_module):
+        self._start = time.perf_counter()
+
+    @property
+    def elapsed_s(self) -> float:
+        return self.before_s + time.perf_counter() - self._start
+
+    def state_dict(self) -> dict:
+        return {"elapsed_s": self.elapsed_s}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.before_s = float(state_dict.get("elapsed_s", 0.0))
+
+
 class History(L.Callback):
     """history.csv: one row per epoch of the metrics the module and :class:`JetThroughput` log (mean training
     loss, validation loss and AUC, jets/s) and the learning rate. On resume the rows of finished epochs are kept.

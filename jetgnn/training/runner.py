@@ -28,7 +28,7 @@ from jetgnn.io.jets import training_ranges
 from jetgnn.models import InputSpec, build_model
 from jetgnn.models.base import unread_edge_options
 from jetgnn.models.checkpoint import load_checkpoint
-from jetgnn.training.callbacks import DatasetEpoch, EpochSeed, History, JetThroughput, Pruning
+from jetgnn.training.callbacks import DatasetEpoch, EpochSeed, FitClock, History, JetThroughput, Pruning
 from jetgnn.training.config import TrainConfig, check_hardware
 from jetgnn.training.history import read_history, write_history
 from jetgnn.training.module import TaggerModule
@@ -170,6 +170,7 @@ def make_trainer(cfg: TrainConfig, out: Path, progress: bool, callbacks: list | 
             DatasetEpoch(),
             EpochSeed(tcfg.seed),
             JetThroughput(),
+            FitClock(),
             History(out / "history.csv"),
             LearningRateMonitor(logging_interval="epoch"),
             ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss", mode="min",
@@ -187,8 +188,9 @@ def make_trainer(cfg: TrainConfig, out: Path, progress: bool, callbacks: list | 
 
 def fit(cfg: TrainConfig, out: Path, module: L.LightningModule, data: JetDataModule, resume_from: Path | None,
         progress: bool, callbacks: list | None = None) -> FitResult | None:
-    """Run the Lightning fit; on rank 0 returns the timing (train jets/s: mean over epochs), on other DDP ranks
-    None. ``callbacks`` are added to the run's own."""
+    """Run the Lightning fit; on rank 0 returns the timing (wall time of the fit, including the earlier processes
+    of a resumed run; train jets/s: mean over epochs), on other DDP ranks None. ``callbacks`` are added to the
+    run's own."""
     trainer = make_trainer(cfg, out, progress, callbacks)
     t0 = time.perf_counter()
     handler = signal.getsignal(signal.SIGINT)
@@ -202,7 +204,8 @@ def fit(cfg: TrainConfig, out: Path, module: L.LightningModule, data: JetDataMod
         signal.signal(signal.SIGINT, handler)  # Lightning ignores SIGINT after a Ctrl-C
     if trainer.interrupted:  # a Ctrl-C that Lightning absorbed without exiting is still a Ctrl-C
         raise KeyboardInterrupt
-    train_time = time.perf_counter() - t0
+    clock = next(c for c in trainer.callbacks if isinstance(c, FitClock))
+    train_time = clock.before_s + time.perf_counter() - t0  # a resumed run: with the earlier processes' time
     if not trainer.is_global_zero:
         return None
     history = read_history(out / "history.csv")
