@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Five-class accuracy vs training-set size for the trigger models of the README (N = 32 deep sets, the hls4ml MLP),
+# each emulated with hls4ml against PyTorch on 10,000 test jets of seed 9:
+#   bash benchmarks/multiclass_training_size.sh [WORK]          (2 cores: ~2 h of generation per 100k jets, ~2 h of training)
+# Generates what benchmarks/.cache lacks, trains the runs below into WORK (default /tmp/jetgnn_multiclass_size), and
+# writes benchmarks/results/trigger_emulation_deep_sets.json (the PFN runs) and trigger_emulation_mlp_700k.json.
+# The 700k runs stream their training files (data.streaming) and validate on the 25k file; the smaller ones hold
+# their jets in memory and validate on 20% of them.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=${1:-/tmp/jetgnn_multiclass_size}
+jetgnn=${JETGNN:-$root/.venv/bin/jetgnn}
+python=${PYTHON:-$root/.venv/bin/python}
+cache=$root/benchmarks/.cache
+mkdir -p "$cache" "$work"
+cd "$root"
+for spec in 25000:7:25k 10000:9:10k 100000:21:100k 200000:22:200k 400000:23:400k; do
+  IFS=: read -r n seed tag <<< "$spec"
+  f=$cache/multiclass_${tag}_seed${seed}.root
+  [ -f "$f" ] || $jetgnn generate multiclass --n-jets "$n" --seed "$seed" --workers "$(nproc)" --out "$f"
+done
+f25=$cache/multiclass_25k_seed7.root; f100=$cache/multiclass_100k_seed21.root
+f200=$cache/multiclass_200k_seed22.root; f400=$cache/multiclass_400k_seed23.root
+stream=(--val "$f25" "data.streaming={cache_dir: $work/graph_cache, shuffle_buffer: 50000}" training.epochs=15)
+train() {  # name, config, then jetgnn train arguments
+  local name=$1 config=$2; shift 2
+  [ -f "$work/$name/metrics.json" ] || $jetgnn train "$config" --out "$work/$name" -q "$@" > "$work/$name.log" 2>&1
+}
+pfn=configs/multiclass_pfn_trigger.yaml
+train pfn32_float "$pfn" --train "$f25"
+train pfn32_q8 "$pfn" --train "$f25" model.quantization.bits=8
+train pfn32_q6 "$pfn" --train "$f25" model.quantization.bits=6
+train pfn32_float_125k "$pfn" --train "$f100" "$f25"
+train pfn32_q8_125k "$pfn" --train "$f100" "$f25" model.quantization.bits=8
+train pfn32_float_325k "$pfn" --train "$f200" "$f100" "$f25"
+train pfn32_float_700k "$pfn" --train "$f400" "$f200" "$f100" "${stream[@]}"
+train pfn32_wide_700k "$pfn" --train "$f400" "$f200" "$f100" "${stream[@]}" training.epochs=12 \
+  "model.params.phi=[128, 128, 128]" "model.params.f=[128, 64]"
+train mlp_700k configs/multiclass_mlp.yaml --train "$f400" "$f200" "$f100" "${stream[@]}" training.epochs=30 \
+  data.batch_size=1024
+runs=(pfn32_float pfn32_q8 pfn32_q6 pfn32_float_125k pfn32_q8_125k pfn32_float_325k pfn32_float_700k pfn32_wide_700k)
+$python benchmarks/trigger_emulation.py "${runs[@]/#/$work/}" --data "$cache/multiclass_10k_seed9.root" \
+  --out benchmarks/results/trigger_emulation_deep_sets.json
+$python benchmarks/trigger_emulation.py "$work/mlp_700k" --data "$cache/multiclass_10k_seed9.root" \
+  --out benchmarks/results/trigger_emulation_mlp_700k.json
