@@ -3,7 +3,8 @@
 # each emulated with hls4ml against PyTorch on 10,000 test jets of seed 9:
 #   bash benchmarks/multiclass_training_size.sh [WORK]          (2 cores: ~2 h of generation per 100k jets, ~2 h of training)
 # Generates what benchmarks/.cache lacks, trains the runs below into WORK (default /tmp/jetgnn_multiclass_size), and
-# writes benchmarks/results/trigger_emulation_deep_sets.json (the PFN runs) and trigger_emulation_mlp_700k.json.
+# writes benchmarks/results/trigger_emulation_deep_sets.json (the PFN runs), trigger_emulation_mlp_700k.json and
+# multiclass_training_size.json (accuracy and per-class AUCs of every run, ParticleNet-Lite included).
 # The 700k runs stream their training files (data.streaming) and validate on the 25k file; the smaller ones hold
 # their jets in memory and validate on 20% of them.
 set -euo pipefail
@@ -38,8 +39,44 @@ train pfn32_wide_700k "$pfn" --train "$f400" "$f200" "$f100" "${stream[@]}" trai
   "model.params.phi=[128, 128, 128]" "model.params.f=[128, 64]"
 train mlp_700k configs/multiclass_mlp.yaml --train "$f400" "$f200" "$f100" "${stream[@]}" training.epochs=30 \
   data.batch_size=1024
+# ParticleNet-Lite on the same 32 particles (no hls4ml firmware: the non-deep-sets comparison)
+pnl=configs/multiclass_particlenet_lite.yaml
+train pnlite32_125k "$pnl" --train "$f100" "$f25" training.epochs=8 data.graph.max_particles=32 data.batch_size=256
+train pnlite32_325k "$pnl" --train "$f200" "$f100" "$f25" training.epochs=10 data.graph.max_particles=32 \
+  data.batch_size=256
+train pnlite32_700k "$pnl" --train "$f400" "$f200" "$f100" --val "$f25" \
+  "data.streaming={cache_dir: $work/graph_cache_knn, shuffle_buffer: 50000}" training.epochs=8 \
+  data.graph.max_particles=32 data.batch_size=256
 runs=(pfn32_float pfn32_q8 pfn32_q6 pfn32_float_125k pfn32_q8_125k pfn32_float_325k pfn32_float_700k pfn32_wide_700k)
 $python benchmarks/trigger_emulation.py "${runs[@]/#/$work/}" --data "$cache/multiclass_10k_seed9.root" \
   --out benchmarks/results/trigger_emulation_deep_sets.json
 $python benchmarks/trigger_emulation.py "$work/mlp_700k" --data "$cache/multiclass_10k_seed9.root" \
   --out benchmarks/results/trigger_emulation_mlp_700k.json
+# accuracy and per-class AUCs of every run on the same test jets -> benchmarks/results/multiclass_training_size.json
+all=(mlp_700k "${runs[@]}" pnlite32_125k pnlite32_325k pnlite32_700k)
+for name in "${all[@]}"; do
+  [ -f "$work/$name/test_seed9/metrics.json" ] || $jetgnn evaluate "$work/$name" --data "$cache/multiclass_10k_seed9.root" \
+    --out "$work/$name/test_seed9" > /dev/null
+done
+$python - "$work" "${all[@]}" <<'PY'
+import json, sys
+from pathlib import Path
+import yaml
+work, names = Path(sys.argv[1]), sys.argv[2:]
+rows = []
+for name in names:
+    run = work / name
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    train = json.loads((run / "metrics.json").read_text())
+    test = json.loads((run / "test_seed9" / "metrics.json").read_text())
+    rows.append({"run": name, "model": config["model"]["name"], "params": config["model"]["params"],
+                 "quantization": config["model"].get("quantization"),
+                 "max_particles": config["data"]["graph"]["max_particles"], "epochs": config["training"]["epochs"],
+                 "n_train_jets": train.get("n_train_jets"), "n_params": train.get("n_params"),
+                 "macs_per_jet": train.get("macs_per_jet"), "train_jets_per_s": train.get("train_jets_per_s"),
+                 "accuracy": test["accuracy"], "n_test_jets": test["n_jets"],
+                 "auc_vs_rest": {k[4:-8]: v for k, v in test.items() if k.endswith("_vs_rest")}})
+out = Path("benchmarks/results/multiclass_training_size.json")
+out.write_text(json.dumps({"test": "benchmarks/.cache/multiclass_10k_seed9.root", "runs": rows}, indent=1))
+print(out)
+PY
