@@ -22,7 +22,8 @@ for spec in 25000:7:25k 10000:9:10k 100000:21:100k 200000:22:200k 400000:23:400k
 done
 f25=$cache/multiclass_25k_seed7.root; f100=$cache/multiclass_100k_seed21.root
 f200=$cache/multiclass_200k_seed22.root; f400=$cache/multiclass_400k_seed23.root
-stream=(--val "$f25" "data.streaming={cache_dir: $work/graph_cache, shuffle_buffer: 50000}" training.epochs=15)
+# one graph cache for every streamed run: its keys include the graph options
+stream=(--val "$f25" "data.streaming={cache_dir: $work/graph_cache, shuffle_buffer: 50000}")
 train() {  # name, config, then jetgnn train arguments
   local name=$1 config=$2; shift 2
   [ -f "$work/$name/metrics.json" ] || $jetgnn train "$config" --out "$work/$name" -q "$@" > "$work/$name.log" 2>&1
@@ -34,7 +35,7 @@ train pfn32_q6 "$pfn" --train "$f25" model.quantization.bits=6
 train pfn32_float_125k "$pfn" --train "$f100" "$f25"
 train pfn32_q8_125k "$pfn" --train "$f100" "$f25" model.quantization.bits=8
 train pfn32_float_325k "$pfn" --train "$f200" "$f100" "$f25"
-train pfn32_float_700k "$pfn" --train "$f400" "$f200" "$f100" "${stream[@]}"
+train pfn32_float_700k "$pfn" --train "$f400" "$f200" "$f100" "${stream[@]}" training.epochs=15
 train pfn32_wide_700k "$pfn" --train "$f400" "$f200" "$f100" "${stream[@]}" training.epochs=12 \
   "model.params.phi=[128, 128, 128]" "model.params.f=[128, 64]"
 train mlp_700k configs/multiclass_mlp.yaml --train "$f400" "$f200" "$f100" "${stream[@]}" training.epochs=30 \
@@ -44,8 +45,7 @@ pnl=configs/multiclass_particlenet_lite.yaml
 train pnlite32_125k "$pnl" --train "$f100" "$f25" training.epochs=8 data.graph.max_particles=32 data.batch_size=256
 train pnlite32_325k "$pnl" --train "$f200" "$f100" "$f25" training.epochs=10 data.graph.max_particles=32 \
   data.batch_size=256
-train pnlite32_700k "$pnl" --train "$f400" "$f200" "$f100" --val "$f25" \
-  "data.streaming={cache_dir: $work/graph_cache_knn, shuffle_buffer: 50000}" training.epochs=8 \
+train pnlite32_700k "$pnl" --train "$f400" "$f200" "$f100" "${stream[@]}" training.epochs=8 \
   data.graph.max_particles=32 data.batch_size=256
 runs=(pfn32_float pfn32_q8 pfn32_q6 pfn32_float_125k pfn32_q8_125k pfn32_float_325k pfn32_float_700k pfn32_wide_700k)
 $python benchmarks/trigger_emulation.py "${runs[@]/#/$work/}" --data "$cache/multiclass_10k_seed9.root" \

@@ -106,10 +106,7 @@ class FitClock(L.Callback):
 
     def __init__(self):
         self.before_s = 0.0  # wall time of the earlier processes, up to the checkpoint resumed from
-        self._start = time.perf_counter()
-
-    def on_fit_start(self, trainer, pl_module):
-        self._start = time.perf_counter()
+        self._start = time.perf_counter()  # this process: from the clock's creation, just before the fit
 
     @property
     def elapsed_s(self) -> float:

@@ -170,7 +170,6 @@ def make_trainer(cfg: TrainConfig, out: Path, progress: bool, callbacks: list | 
             DatasetEpoch(),
             EpochSeed(tcfg.seed),
             JetThroughput(),
-            FitClock(),
             History(out / "history.csv"),
             LearningRateMonitor(logging_interval="epoch"),
             ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss", mode="min",
@@ -191,8 +190,8 @@ def fit(cfg: TrainConfig, out: Path, module: L.LightningModule, data: JetDataMod
     """Run the Lightning fit; on rank 0 returns the timing (wall time of the fit, including the earlier processes
     of a resumed run; train jets/s: mean over epochs), on other DDP ranks None. ``callbacks`` are added to the
     run's own."""
-    trainer = make_trainer(cfg, out, progress, callbacks)
-    t0 = time.perf_counter()
+    clock = FitClock()
+    trainer = make_trainer(cfg, out, progress, [clock, *(callbacks or [])])
     handler = signal.getsignal(signal.SIGINT)
     try:
         trainer.fit(module, datamodule=data, ckpt_path=str(resume_from) if resume_from else None)
@@ -204,8 +203,7 @@ def fit(cfg: TrainConfig, out: Path, module: L.LightningModule, data: JetDataMod
         signal.signal(signal.SIGINT, handler)  # Lightning ignores SIGINT after a Ctrl-C
     if trainer.interrupted:  # a Ctrl-C that Lightning absorbed without exiting is still a Ctrl-C
         raise KeyboardInterrupt
-    clock = next(c for c in trainer.callbacks if isinstance(c, FitClock))
-    train_time = clock.before_s + time.perf_counter() - t0  # a resumed run: with the earlier processes' time
+    train_time = clock.elapsed_s  # a resumed run: with the earlier processes' time
     if not trainer.is_global_zero:
         return None
     history = read_history(out / "history.csv")
