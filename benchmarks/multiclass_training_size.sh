@@ -38,6 +38,10 @@ train pfn32_float_325k "$pfn" --train "$f200" "$f100" "$f25"
 train pfn32_float_700k "$pfn" --train "$f400" "$f200" "$f100" "${stream[@]}" training.epochs=15
 train pfn32_wide_700k "$pfn" --train "$f400" "$f200" "$f100" "${stream[@]}" training.epochs=12 \
   "model.params.phi=[128, 128, 128]" "model.params.f=[128, 64]"
+# the deep sets with a jet context (model.params.context: each particle's Phi also sees the jet's sum of Psi)
+train pfn32_context_125k "$pfn" --train "$f100" "$f25" "model.params.context=[64]"
+train pfn32_context_700k "$pfn" --train "$f400" "$f200" "$f100" "${stream[@]}" training.epochs=20 \
+  "model.params.context=[64]"
 train mlp_700k configs/multiclass_mlp.yaml --train "$f400" "$f200" "$f100" "${stream[@]}" training.epochs=30 \
   data.batch_size=1024
 # ParticleNet-Lite on the same 32 particles (no hls4ml firmware: the non-deep-sets comparison)
@@ -47,7 +51,8 @@ train pnlite32_325k "$pnl" --train "$f200" "$f100" "$f25" training.epochs=10 dat
   data.batch_size=256
 train pnlite32_700k "$pnl" --train "$f400" "$f200" "$f100" "${stream[@]}" training.epochs=8 \
   data.graph.max_particles=32 data.batch_size=256
-runs=(pfn32_float pfn32_q8 pfn32_q6 pfn32_float_125k pfn32_q8_125k pfn32_float_325k pfn32_float_700k pfn32_wide_700k)
+runs=(pfn32_float pfn32_q8 pfn32_q6 pfn32_float_125k pfn32_q8_125k pfn32_float_325k pfn32_float_700k pfn32_wide_700k
+  pfn32_context_125k pfn32_context_700k)
 $python benchmarks/trigger_emulation.py "${runs[@]/#/$work/}" --data "$cache/multiclass_10k_seed9.root" \
   --out benchmarks/results/trigger_emulation_deep_sets.json
 $python benchmarks/trigger_emulation.py "$work/mlp_700k" --data "$cache/multiclass_10k_seed9.root" \

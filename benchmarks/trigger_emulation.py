@@ -1,6 +1,6 @@
 """hls4ml C++ emulation vs PyTorch for trigger taggers (issue: fast inference for triggers).
 
-    python benchmarks/trigger_emulation.py RUN_DIR... --data FILE [--n-jets 10000]
+    python benchmarks/trigger_emulation.py RUN_DIR... --data FILE [--n-jets 10000] [--precision "fixed<16,6>"]
 
 For every run (an mlp on jet features or a pfn on its max_particles slots, float or ``model.quantization``): export
 the hls4ml project, build its emulation, score the same jets with both, and record argmax agreement, the largest
@@ -21,16 +21,16 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 import jetgnn
-from jetgnn.export.hls4ml import export_hls4ml, firmware_inputs
+from jetgnn.export.hls4ml import DEFAULT_PRECISION, export_hls4ml, firmware_inputs
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def compare(run: Path, jets) -> dict:
+def compare(run: Path, jets, precision: str = DEFAULT_PRECISION) -> dict:
     tagger = jetgnn.load_tagger(run)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        result = export_hls4ml(tagger, Path(tmp) / "hls")
+        result = export_hls4ml(tagger, Path(tmp) / "hls", precision=precision)
         export_s = time.perf_counter() - t0
         inputs = firmware_inputs(tagger, jets)
         t0 = time.perf_counter()
@@ -48,6 +48,7 @@ def compare(run: Path, jets) -> dict:
             "quantization": tagger.config.model.to_dict().get("quantization"),
             "max_particles": tagger.graph_options.get("max_particles") if tagger.config.model.name == "pfn" else None,
             "prune": tagger.config.training.to_dict().get("prune"), "n_jets": len(jets),
+            "precision": None if result.quantized else precision,
             "argmax_agreement": float(np.mean(emulated.argmax(1) == reference.argmax(1))),
             "max_abs_difference": float(np.abs(emulated - reference).max()),
             "accuracy": {"pytorch": float(np.mean(reference.argmax(1) == labels)),
@@ -63,9 +64,10 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--n-jets", type=int, default=10_000)
     parser.add_argument("--out", type=Path, default=RESULTS / "trigger_emulation.json")
+    parser.add_argument("--precision", default=DEFAULT_PRECISION, help="fixed-point type of a float network")
     args = parser.parse_args()
     jets = jetgnn.read_jets(args.data, entry_stop=args.n_jets)
-    rows = [compare(run, jets) for run in args.runs]
+    rows = [compare(run, jets, args.precision) for run in args.runs]
     for row in rows:
         print(f"{row['run']}: agreement {row['argmax_agreement']:.4f}, max |dp| {row['max_abs_difference']:.4f}, "
               f"max dAUC {row['max_auc_difference']:.4f}, accuracy {row['accuracy']['pytorch']:.4f} (PyTorch) / "

@@ -54,6 +54,19 @@ def exported(tmp_path_factory):
     return get
 
 
+def test_onnx_of_the_deep_sets_with_a_jet_context(test_jets, tmp_path):
+    """A PFN whose particles also see the jet's sum (model.params.context) exports with its per-jet broadcast."""
+    run = jetgnn.train(CONFIG["pfn"], out=tmp_path / "run", train=[str(BUNDLED["top"])], epochs=1, progress=False,
+                       overrides={"model.params": {**SMALL_MODEL_PARAMS["pfn"], "context": [8]},
+                                  "data.max_jets": 400, "data.graph.max_particles": 32})
+    tagger = jetgnn.load_tagger(run)
+    path = export_onnx(tagger, tmp_path / "context.onnx")
+    jets = test_jets["top"]
+    assert check_onnx(tagger, path, jets, atol=1e-5) <= 1e-5
+    np.testing.assert_allclose(OnnxTagger(path).predict(jets, batch_size=64, bucket=10), tagger.predict(jets),
+                               atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("name", list(MODELS))
 def test_onnx_runtime_equals_pytorch(exported, test_jets, name):
     tagger, path = exported(name)

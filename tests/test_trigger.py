@@ -161,16 +161,17 @@ def test_hls4ml_cli_export_and_its_errors(runs, tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def deep_sets_runs(tmp_path_factory):
-    """The constituent trigger model of configs/multiclass_pfn_trigger.yaml (32 particle slots), small: float and
-    8-bit quantisation-aware."""
+    """The constituent trigger model of configs/multiclass_pfn_trigger.yaml (32 particle slots), small: float,
+    8-bit quantisation-aware, and float with a jet context (model.params.context)."""
     from jetgnn.cli import main
 
     tmp = tmp_path_factory.mktemp("trigger_pfn")
     small = ["--epochs", "10", "-q", "model.params.phi=[16,16]", "model.params.f=[16]"]
-    for name, extra in (("float", []), ("q8", ["model.quantization.bits=8"])):
+    variants = (("float", []), ("q8", ["model.quantization.bits=8"]), ("context", ["model.params.context=[16]"]))
+    for name, extra in variants:
         assert main(["train", str(CONFIGS / "multiclass_pfn_trigger.yaml"), "--out", str(tmp / name),
                      *small, *extra]) == 0
-    return tmp / "float", tmp / "q8"
+    return tmp / "float", tmp / "q8", tmp / "context"
 
 
 @needs_gxx
@@ -208,6 +209,93 @@ def test_hls4ml_emulation_of_the_deep_sets_follows_pytorch(deep_sets_runs, tmp_p
                "--check", str(MULTICLASS), "--check-jets", "200"])
     out = capsys.readouterr().out
     assert rc == 0 and "(quantisation-aware)" in out and "hls4ml emulation vs PyTorch on 200 jets" in out
+
+
+@needs_gxx
+def test_hls4ml_emulation_of_the_deep_sets_with_a_jet_context_follows_pytorch(deep_sets_runs, tmp_path):
+    from jetgnn.export.hls4ml import export_hls4ml, firmware_inputs
+
+    jets = jetgnn.read_jets(MULTICLASS)
+    tagger = jetgnn.load_tagger(deep_sets_runs[2])
+    result = export_hls4ml(tagger, tmp_path / "context")
+    slots, mask = firmware_inputs(tagger, jets)
+    emulated, reference = result.predict_proba((slots, mask)), tagger.predict_proba(jets)
+    assert np.mean(emulated.argmax(1) == reference.argmax(1)) >= 0.97
+    assert np.abs(emulated - reference).max() <= 3e-2
+    # the context sum is masked too: garbage in the empty slots changes nothing
+    sparse = mask.sum(1) < 32
+    noisy = np.where(mask[..., None] == 0, np.random.default_rng(2).normal(size=slots.shape), slots)
+    np.testing.assert_array_equal(result.predict_proba((noisy[sparse], mask[sparse])), emulated[sparse])
+
+
+@needs_gxx
+def test_the_firmware_softmax_of_confident_jets_saturates_instead_of_wrapping(deep_sets_runs, tmp_path):
+    """Logits spread over more than 32: hls4ml's exp-table index (x_max - x_i, [0, 32)) wrapped and gave the least
+    likely class exp(-(spread - 32)), up to p ~ 1; pinned to saturate, it is ~0 as in PyTorch."""
+    from jetgnn.export.hls4ml import export_hls4ml, firmware_inputs, firmware_model
+
+    jets = jetgnn.read_jets(MULTICLASS)
+    tagger = jetgnn.load_tagger(deep_sets_runs[0])
+    slots, mask = firmware_inputs(tagger, jets)
+
+    def logits():
+        network = firmware_model(tagger.model, 32)
+        with torch.no_grad():
+            latent = torch.einsum("bnl,bn->bl", network.phi(torch.from_numpy(slots)), torch.from_numpy(mask))
+            return network.head[:-1](latent).numpy()  # before the softmax
+
+    last = [m for m in tagger.model.head.modules() if isinstance(m, torch.nn.Linear)][-1]
+    before = logits()
+    scale = 40.0 / np.median(before.max(1) - before.min(1))
+    with torch.no_grad():  # a confident network: logits spread over ~40
+        last.weight.mul_(scale)
+        last.bias.mul_(scale)
+    after = logits()
+    spread = after.max(1) - after.min(1)
+    # spread just beyond the table's 32 (wrapped: exp(-(spread - 32)) >= 0.002), logits inside the pinned
+    # fixed<16,6> (+-32), away from its edges
+    wide = (spread > 33) & (spread < 38) & (np.abs(after).max(1) < 28)
+    assert wide.sum() >= 10, wide.sum()
+    emulated = export_hls4ml(tagger, tmp_path / "confident").predict_proba((slots, mask))
+    least = after.argmin(1)[wide]
+    # PyTorch gives the least likely class exp(-spread) < 1e-14; the emulation's logits differ by rounding (the
+    # scaled network multiplies it), far less than the 26 that would lift it to 1e-3
+    assert emulated[wide][np.arange(wide.sum()), least].max() <= 1e-3
+
+
+def test_deep_sets_with_a_jet_context_firmware_equals_the_sparse_network():
+    """Phi's first layer on [x_i, BatchNorm(s)] split into a per-slot and a broadcast per-jet part (the BatchNorm
+    folded in) gives the sparse network's probabilities; each particle sees the others only through s."""
+    from jetgnn.export.hls4ml import firmware_model
+    from jetgnn.models import InputSpec, build_model
+    from jetgnn.models.layers.quant import QuantSpec
+
+    torch.manual_seed(0)
+    spec = InputSpec(("a", "b", "c"), (), ("u",))
+    model = build_model("pfn", spec, 3, phi=(8, 8), f=(8,), activation="relu", context=(6,))
+    with torch.no_grad():  # a BatchNorm away from the identity
+        model.context_norm.running_mean.uniform_(-1, 1)
+        model.context_norm.running_var.uniform_(0.5, 4)
+        model.context_norm.weight.uniform_(0.5, 2)
+        model.context_norm.bias.uniform_(-1, 1)
+    model.eval()
+    firmware = firmware_model(model, 4)
+    x, mask = torch.randn(2, 4, 3), torch.tensor([[1.0, 1, 1, 0], [1, 1, 0, 0]])
+    expected = []
+    for j in range(2):
+        particles = x[j, mask[j] > 0]
+        jet = model.context_norm(model.context(particles).sum(0, keepdim=True))
+        inputs = torch.cat([particles, jet.expand(len(particles), -1)], 1)
+        expected.append(model.phi(inputs).sum(0))
+    expected = torch.softmax(model.head(torch.stack(expected)), -1)
+    with torch.no_grad():
+        torch.testing.assert_close(firmware(x, mask), expected)
+        # moving one particle changes the others' Phi inputs: the context is not a plain sum of Phi
+        shifted = x.clone()
+        shifted[0, 0] += 1.0
+        assert not torch.allclose(firmware(shifted, mask)[0], firmware(x, mask)[0])
+    with pytest.raises(InputError, match="context has no quantisation-aware version"):
+        build_model("pfn", spec, 3, activation="relu", context=(6,), quantization=QuantSpec(8, 8, 16))
 
 
 def test_deep_sets_firmware_needs_relu_and_a_particle_cap():

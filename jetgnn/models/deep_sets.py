@@ -20,6 +20,15 @@ class PFN(JetTagger):
     single linear layer with ``linear_head``). activation : gelu or relu; quantization : a
     :class:`~jetgnn.models.layers.quant.QuantSpec` (``model.quantization``): Phi and F become Brevitas fixed-point
     layers (Linear -> ReLU), the latent sum is re-quantised to ``input_bits`` before F.
+
+    With ``context`` (widths of :math:`\Psi`), every particle also sees the whole jet, at linear cost (the global
+    aggregation of JEDI-linear, Que et al. 2025, in place of an interaction network's N² pairs):
+
+    .. math::
+        s = \sum_j \Psi(p_j), \qquad F\Big(\sum_i \Phi\big([p_i, s]\big)\Big).
+
+    Shapes:
+        node features ``x`` [n_nodes, F] (standardised by the input BatchNorm) -> [n_jets, n_classes] logits.
     """
 
     reads = ("x",)
@@ -27,15 +36,23 @@ class PFN(JetTagger):
 
     def __init__(self, spec: InputSpec, n_classes: int, phi: tuple = (100, 100, 128), f: tuple = (100, 100, 100),
                  dropout: float = 0.0, linear_head: bool = False, activation: str = "gelu",
-                 quantization: QuantSpec | None = None):
+                 quantization: QuantSpec | None = None, context: tuple = ()):
         super().__init__(spec, n_classes)
         check_activation(activation, "pfn")
         if quantization is not None and activation != "relu":
             raise InputError("pfn: the quantised network uses ReLU; set model.params.activation: relu")
+        if quantization is not None and context:
+            raise InputError("pfn: model.params.context has no quantisation-aware version; remove one of the two")
         self.quantization = quantization
-        self.input_norm = nn.BatchNorm1d(len(spec.x_names))
+        n_features = len(spec.x_names)
+        self.input_norm = nn.BatchNorm1d(n_features)
+        self.context = mlp([n_features, *context], norm=False, activation=activation) if context else None
+        # the jet's sum grows with the multiplicity (~30 particles): standardised before it enters Phi (without it,
+        # measured on 100k five-class jets, validation loss 0.69 instead of the plain PFN's 0.64)
+        self.context_norm = nn.BatchNorm1d(context[-1]) if context else None
         if quantization is None:
-            self.phi = mlp([len(spec.x_names), *phi], norm=False, activation=activation)
+            n_in = n_features + (context[-1] if context else 0)
+            self.phi = mlp([n_in, *phi], norm=False, activation=activation)
             self.head = classifier(phi[-1], n_classes, tuple(f), dropout, linear_head, activation)
         else:
             widths = (phi[-1],) if linear_head else (phi[-1], *f)
@@ -46,7 +63,11 @@ class PFN(JetTagger):
                                                    else quantization.input_bits))
 
     def embed(self, batch):
-        return jet_sum(self.phi(self.input_norm(batch.x)), batch)
+        x = self.input_norm(batch.x)
+        if self.context is not None:
+            jet = self.context_norm(jet_sum(self.context(x), batch))  # [n_jets, C]
+            x = torch.cat([x, jet[batch.batch]], dim=1)
+        return jet_sum(self.phi(x), batch)
 
 
 class EFN(JetTagger):
