@@ -220,7 +220,8 @@ def _deep_sets_firmware(model: PFN, n_particles: int | None, precision: str, acc
         extra = math.ceil(math.log2(n_particles))
         width, integer = (int(v) for v in precision.split("<")[1].split(">")[0].split(",")[:2])
         wide = f"fixed<{width + extra},{integer + extra}>"
-        types = {"einsum": {"accum": wide, "result": wide},
+        # hls4ml names the Einsums in order: with a context, the sum over the slots is the third
+        types = {"einsum_2" if context else "einsum": {"accum": wide, "result": wide},
                  **{f"head_{k}": {"result": wide} for k in range(len(head))}}
         if context:
             # Φ's first Linear on [x_i, s] -> W_x x_i + b (per slot) plus W_s s (per jet), broadcast and added;
@@ -243,11 +244,10 @@ def _deep_sets_firmware(model: PFN, n_particles: int | None, precision: str, acc
             # the default type (there, 3% steps: 84% argmax agreement on a 4-epoch network)
             w_int = max(1, math.ceil(math.log2(float(phi_s.weight.detach().abs().max()) + 1e-12)) + 1)
             w_type = f"fixed<{width + 8},{w_int}>"
-            types = {"einsum": {"accum": wide, "result": wide},
-                     "phi_s": {"weight": w_type, "accum": wide, "result": wide},
-                     "einsum_1": {"accum": wide, "result": wide}, "phi_x": {"result": wide}, "add": {"result": wide},
-                     "einsum_2": {"accum": wide, "result": wide},
-                     **{f"head_{k}": {"result": wide} for k in range(len(head))}}
+            types.update({"einsum": {"accum": wide, "result": wide},
+                          "phi_s": {"weight": w_type, "accum": wide, "result": wide},
+                          "einsum_1": {"accum": wide, "result": wide}, "phi_x": {"result": wide},
+                          "add": {"result": wide}})
         phi_net, head_net = nn.Sequential(*phi), nn.Sequential(*head)
     else:
         phi_net, types, x_type = _plain_stack(phi, "phi", accumulator)
