@@ -522,6 +522,23 @@ def test_resumed_run_equals_the_uninterrupted_run(tmp_path):
     assert [r["val_loss"] for r in m1] == [r["val_loss"] for r in m2]
 
 
+def test_last_checkpoint_is_the_last_epoch_when_the_validation_loss_rises(tmp_path):
+    """last.ckpt (what --resume and encoder_checkpoint: last read) follows every epoch, not only the improving
+    ones (Lightning's save_last alone rewrites it only when the best checkpoint is saved)."""
+    import lightning as L
+
+    class RisingValLoss(L.Callback):
+        def on_validation_end(self, trainer, pl_module):  # after the module logged, before the checkpoints
+            trainer.callback_metrics["val_loss"] = torch.tensor(float(trainer.current_epoch))
+
+    out = tmp_path / "r"
+    jetgnn.train(PFN, out=out, epochs=3, overrides=[*SMALL, "training.patience=100"], progress=False,
+                 callbacks=[RisingValLoss()])
+    epoch = {name: torch.load(out / "checkpoints" / f"{name}.ckpt", weights_only=True)["epoch"]
+             for name in ("best", "last")}
+    assert epoch == {"best": 0, "last": 2}, epoch
+
+
 # -- 14. failures leave nothing behind ------------------------------------------------------------------------
 def test_failed_train_into_an_existing_folder_leaves_it_as_it_was(files, tmp_path):
     folder = tmp_path / "mine"

@@ -173,7 +173,11 @@ def make_trainer(cfg: TrainConfig, out: Path, progress: bool, callbacks: list | 
             History(out / "history.csv"),
             LearningRateMonitor(logging_interval="epoch"),
             ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss", mode="min",
-                            save_last=True, enable_version_counter=False),
+                            enable_version_counter=False),
+            # last.ckpt after every epoch: Lightning's save_last writes it only when a monitored checkpoint is
+            # saved (i.e. when val_loss improves), so --resume and "last" would restart from the best epoch
+            ModelCheckpoint(dirpath=out / "checkpoints", filename="last", save_top_k=1, monitor=None,
+                            enable_version_counter=False),
             EarlyStopping(monitor="val_loss", mode="min", patience=tcfg.patience),
             *([Pruning(tcfg.prune)] if tcfg.prune is not None else []),
             *(callbacks or []),
