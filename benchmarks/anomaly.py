@@ -34,15 +34,33 @@ from jetgnn.generation import generate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
+#: the NAE of configs/anomaly_nae.yaml as shipped until 2026-12-07 (5 + 5 MALA steps)
+NAE_T1 = {"anomaly.image.smear": 0.0, **{f"model.params.{k}": v for k, v in {
+    "latent": 32, "ae_epochs": 4, "nae_lr_scale": 1.0, "gamma": 1.0, "temperature": 1.0, "z_steps": 5,
+    "z_step_size": 0.05, "z_noise": 0.02, "x_steps": 5, "x_step_size": 1.0e-4, "x_noise": 1.0e-3}.items()}}
+#: the NAE of configs/anomaly_nae.yaml as shipped since 2026-12-07
+NAE_SMEARED = {"anomaly.image.smear": 1.0, **{f"model.params.{k}": v for k, v in {
+    "latent": 8, "ae_epochs": 25, "nae_lr_scale": 0.1, "gamma": 0.1, "temperature": 1.0e-3, "z_steps": 5,
+    "z_step_size": 1.0e-3, "z_noise": 0.02, "x_steps": 5, "x_step_size": 1.0e-5, "x_noise": 1.0e-3}.items()}}
 #: (name, config, background class, extra overrides)
 CASES = {
     "ae": ("anomaly_ae.yaml", {}),
-    # shorter chains than the shipped config (5 + 5 MALA steps instead of 10 + 10): 2 cores
-    "nae": ("anomaly_nae.yaml", {"model.params.z_steps": 5, "model.params.x_steps": 5}),
-    # a converged AE pre-training (10 epochs: the shipped 4 end on the mean-image plateau, E_pos 0.2 -> 0.04
+    # the NAE settings shipped until 2026-12-07 (T = 1, 32-d latent, unsmeared images, 4 AE epochs, the NAE phase
+    # at the full learning rate), with shorter chains (5 + 5 MALA steps instead of 10 + 10): 2 cores
+    "nae": ("anomaly_nae.yaml", NAE_T1),
+    # the same with a converged AE pre-training (10 epochs: 4 end on the mean-image plateau, E_pos 0.2 -> 0.04
     # only after epoch 3), then the NAE phase at 1% of the AE's learning rate (run with --epochs 13)
-    "nae_pretrained": ("anomaly_nae.yaml", {"model.params.z_steps": 5, "model.params.x_steps": 5,
-                                            "model.params.ae_epochs": 10, "model.params.nae_lr_scale": 0.01}),
+    "nae_pretrained": ("anomaly_nae.yaml", {**NAE_T1, "model.params.ae_epochs": 10,
+                                            "model.params.nae_lr_scale": 0.01}),
+    # smeared images (1 pixel), an 8-d latent, 25 AE epochs, then the NAE phase at 10% of the learning rate with
+    # cold chains (T = 1e-3: the energies are ~1e-3, so at T = 1 exp(-E) is flat and the chains only diffuse) and
+    # gamma = 0.1 (E_neg held at a few times E_pos instead of running away to 1 / (2 gamma)); run with --epochs 28.
+    # The same settings run with --epochs 25 (nae_smeared_pretraining) or 10 (nae_smeared_ae10) are the AE phase
+    # alone; nae_smeared_t1_ae10 (--epochs 10) is that at T = 1, where the AE is still on the mean-image plateau
+    # after 10 epochs (the AE loss is 1000x smaller, so Adam's steps on its small gradients are too)
+    **{name: ("anomaly_nae.yaml", {**NAE_SMEARED, **extra}) for name, extra in (
+        ("nae_smeared", {}), ("nae_smeared_pretraining", {}), ("nae_smeared_ae10", {}),
+        ("nae_smeared_t1_ae10", {"model.params.temperature": 1.0, "model.params.gamma": 1.0}))},
     "vae": ("anomaly_vae.yaml", {}),
     "graph_ae": ("anomaly_graph_ae.yaml", {}),
     "ae_decorrelated": ("anomaly_ae.yaml", {"model.params.decorrelation": 10.0}),
