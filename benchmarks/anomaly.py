@@ -60,7 +60,8 @@ CASES = {
     # after 10 epochs (the AE loss is 1000x smaller, so Adam's steps on its small gradients are too)
     **{name: ("anomaly_nae.yaml", {**NAE_SMEARED, **extra}) for name, extra in (
         ("nae_smeared", {}), ("nae_smeared_pretraining", {}), ("nae_smeared_ae10", {}),
-        ("nae_smeared_t1_ae10", {"model.params.temperature": 1.0, "model.params.gamma": 1.0}))},
+        ("nae_smeared_t1_ae10", {"model.params.temperature": 1.0, "model.params.gamma": 1.0}),
+        ("nae_smeared_lr1", {"model.params.nae_lr_scale": 1.0}))},  # the NAE phase at the full learning rate
     "vae": ("anomaly_vae.yaml", {}),
     "graph_ae": ("anomaly_graph_ae.yaml", {}),
     "ae_decorrelated": ("anomaly_ae.yaml", {"model.params.decorrelation": 10.0}),
