@@ -44,7 +44,7 @@ def _nae(smear: float, **params) -> dict:
 #: the NAE of configs/anomaly_nae.yaml as shipped until 2026-12-07 (5 + 5 MALA steps)
 NAE_T1 = _nae(0.0, latent=32, ae_epochs=4, nae_lr_scale=1.0, gamma=1.0, temperature=1.0, z_steps=5,
               z_step_size=0.05, z_noise=0.02, x_steps=5, x_step_size=1.0e-4, x_noise=1.0e-3)
-#: the NAE of configs/anomaly_nae.yaml as shipped since 2026-12-07
+#: the NAE of configs/anomaly_nae.yaml as shipped from 2026-12-07 until the on-manifold negatives (image chain)
 NAE_SMEARED = _nae(1.0, latent=8, ae_epochs=25, nae_lr_scale=0.1, gamma=0.1, temperature=1.0e-3, z_steps=5,
                    z_step_size=1.0e-3, z_noise=0.02, x_steps=5, x_step_size=1.0e-5, x_noise=1.0e-3)
 #: (name, config, background class, extra overrides)
@@ -66,7 +66,19 @@ CASES = {
     **{name: ("anomaly_nae.yaml", {**NAE_SMEARED, **extra}) for name, extra in (
         ("nae_smeared", {}), ("nae_smeared_pretraining", {}), ("nae_smeared_ae10", {}),
         ("nae_smeared_t1_ae10", {"model.params.temperature": 1.0, "model.params.gamma": 1.0}),
-        ("nae_smeared_lr1", {"model.params.nae_lr_scale": 1.0}))},  # the NAE phase at the full learning rate
+        ("nae_smeared_lr1", {"model.params.nae_lr_scale": 1.0}),  # the NAE phase at the full learning rate
+        # ten times colder chains (T = 1e-4; gamma and the step sizes scaled with it) at the full learning rate:
+        # the sampler concentrates on the lowest-energy images, which is what the NAE phase must push up
+        ("nae_smeared_cold", {"model.params.nae_lr_scale": 1.0, "model.params.temperature": 1.0e-4,
+                              "model.params.gamma": 0.01, "model.params.z_step_size": 1.0e-4,
+                              "model.params.x_step_size": 1.0e-6}),
+        # configs/anomaly_nae.yaml as shipped: the same without the image chain (x_steps = 0), so the negatives are
+        # the decoded latent-chain samples. Pixel noise in 1600 dimensions dominates the image chain's energies
+        # (E_neg ~2x E_pos): its negatives only taught the model to reconstruct noisy images badly; on the
+        # manifold E_neg sits at ~1.1x E_pos
+        ("nae_smeared_onmanifold", {"model.params.nae_lr_scale": 1.0, "model.params.temperature": 1.0e-4,
+                                    "model.params.gamma": 0.01, "model.params.z_step_size": 1.0e-4,
+                                    "model.params.x_steps": 0}))},
     "vae": ("anomaly_vae.yaml", {}),
     "graph_ae": ("anomaly_graph_ae.yaml", {}),
     "ae_decorrelated": ("anomaly_ae.yaml", {"model.params.decorrelation": 10.0}),

@@ -164,6 +164,23 @@ def test_every_model_scores_and_trains_a_step(name):
         assert {"energy_pos", "energy_neg", "z_acceptance", "x_acceptance"} <= set(out)
 
 
+
+def test_nae_without_the_image_chain_draws_its_negatives_on_the_decoder_manifold():
+    """x_steps = 0 (the shipped NAE): the negatives are the decoded end points of the latent chain, untouched by
+    pixel noise, and no image-chain acceptance is reported."""
+    torch.manual_seed(0)
+    model = build_anomaly_model("nae", {"channels": [4, 8], "latent": 4, "ae_epochs": 0, "z_steps": 3,
+                                        "x_steps": 0}).eval()
+    x, rates = model.negatives(16, "cpu")
+    assert set(rates) == {"z_acceptance"}
+    with torch.no_grad():
+        torch.testing.assert_close(x, model.decoder(model.buffer.samples[:16]))
+    chained = build_anomaly_model("nae", {"channels": [4, 8], "latent": 4, "ae_epochs": 0, "z_steps": 3,
+                                          "x_steps": 3, "x_noise": 1e-3}).eval()
+    x, rates = chained.negatives(16, "cpu")
+    with torch.no_grad():
+        assert "x_acceptance" in rates and not torch.allclose(x, chained.decoder(chained.buffer.samples[:16]))
+
 # -- metrics -------------------------------------------------------------------------------------------------------
 def test_anomaly_metrics_on_known_distributions():
     rng = np.random.default_rng(0)
