@@ -78,7 +78,12 @@ CASES = {
         # manifold E_neg sits at ~1.1x E_pos
         ("nae_smeared_onmanifold", {"model.params.nae_lr_scale": 1.0, "model.params.temperature": 1.0e-4,
                                     "model.params.gamma": 0.01, "model.params.z_step_size": 1.0e-4,
-                                    "model.params.x_steps": 0}))},
+                                    "model.params.x_steps": 0}),
+        # the same with 60 AE epochs (run with --epochs 63): what the bundled file's ~800 QCD jets need to leave the
+        # mean-image plateau
+        ("nae_smeared_onmanifold_ae60", {"model.params.nae_lr_scale": 1.0, "model.params.temperature": 1.0e-4,
+                                         "model.params.gamma": 0.01, "model.params.z_step_size": 1.0e-4,
+                                         "model.params.x_steps": 0, "model.params.ae_epochs": 60}))},
     "vae": ("anomaly_vae.yaml", {}),
     "graph_ae": ("anomaly_graph_ae.yaml", {}),
     "ae_decorrelated": ("anomaly_ae.yaml", {"model.params.decorrelation": 10.0}),

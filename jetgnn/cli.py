@@ -479,7 +479,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--check", nargs="+", default=None,
                     help="ROOT files: compare ONNX Runtime with PyTorch on their jets (error above --atol)")
     ex.add_argument("--check-jets", type=_positive_int, default=1000, help="jets read for --check (default 1000)")
-    ex.add_argument("--atol", type=float, default=1e-5, help="largest allowed difference for --check (1e-5; for anomaly scores relative to max(1, |score|))")
+    ex.add_argument("--atol", type=float, default=1e-5,
+                    help="largest allowed difference for --check (1e-5; for anomaly scores relative to "
+                         "max(1, |score|))")
     ex.add_argument("--quantize", choices=("dynamic", "static"), default=None,
                     help="write an int8 model: dynamic (int8 weights) or static (int8 weights and activations, QDQ, "
                          "calibrated on --calibration jets); --check then reports the differences")

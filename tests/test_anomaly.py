@@ -164,7 +164,6 @@ def test_every_model_scores_and_trains_a_step(name):
         assert {"energy_pos", "energy_neg", "z_acceptance", "x_acceptance"} <= set(out)
 
 
-
 def test_nae_without_the_image_chain_draws_its_negatives_on_the_decoder_manifold():
     """x_steps = 0 (the shipped NAE): the negatives are the decoded end points of the latent chain, untouched by
     pixel noise, and no image-chain acceptance is reported."""
