@@ -47,6 +47,11 @@ NAE_T1 = _nae(0.0, latent=32, ae_epochs=4, nae_lr_scale=1.0, gamma=1.0, temperat
 #: the NAE of configs/anomaly_nae.yaml as shipped from 2026-12-07 until the on-manifold negatives (image chain)
 NAE_SMEARED = _nae(1.0, latent=8, ae_epochs=25, nae_lr_scale=0.1, gamma=0.1, temperature=1.0e-3, z_steps=5,
                    z_step_size=1.0e-3, z_noise=0.02, x_steps=5, x_step_size=1.0e-5, x_noise=1.0e-3)
+#: on top of NAE_SMEARED: T = 1e-4 (gamma and the latent step scaled with it), the NAE phase at the full learning rate
+COLD_CHAINS = {"model.params.nae_lr_scale": 1.0, "model.params.temperature": 1.0e-4, "model.params.gamma": 0.01,
+               "model.params.z_step_size": 1.0e-4}
+#: ... and no image chain: configs/anomaly_nae.yaml as shipped
+ON_MANIFOLD = {**COLD_CHAINS, "model.params.x_steps": 0}
 #: (name, config, background class, extra overrides)
 CASES = {
     "ae": ("anomaly_ae.yaml", {}),
@@ -69,21 +74,15 @@ CASES = {
         ("nae_smeared_lr1", {"model.params.nae_lr_scale": 1.0}),  # the NAE phase at the full learning rate
         # ten times colder chains (T = 1e-4; gamma and the step sizes scaled with it) at the full learning rate:
         # the sampler concentrates on the lowest-energy images, which is what the NAE phase must push up
-        ("nae_smeared_cold", {"model.params.nae_lr_scale": 1.0, "model.params.temperature": 1.0e-4,
-                              "model.params.gamma": 0.01, "model.params.z_step_size": 1.0e-4,
-                              "model.params.x_step_size": 1.0e-6}),
+        ("nae_smeared_cold", {**COLD_CHAINS, "model.params.x_step_size": 1.0e-6}),
         # configs/anomaly_nae.yaml as shipped: the same without the image chain (x_steps = 0), so the negatives are
         # the decoded latent-chain samples. Pixel noise in 1600 dimensions dominates the image chain's energies
         # (E_neg ~2x E_pos): its negatives only taught the model to reconstruct noisy images badly; on the
         # manifold E_neg sits at ~1.1x E_pos
-        ("nae_smeared_onmanifold", {"model.params.nae_lr_scale": 1.0, "model.params.temperature": 1.0e-4,
-                                    "model.params.gamma": 0.01, "model.params.z_step_size": 1.0e-4,
-                                    "model.params.x_steps": 0}),
+        ("nae_smeared_onmanifold", ON_MANIFOLD),
         # the same with 60 AE epochs (run with --epochs 63): what the bundled file's ~800 QCD jets need to leave the
         # mean-image plateau
-        ("nae_smeared_onmanifold_ae60", {"model.params.nae_lr_scale": 1.0, "model.params.temperature": 1.0e-4,
-                                         "model.params.gamma": 0.01, "model.params.z_step_size": 1.0e-4,
-                                         "model.params.x_steps": 0, "model.params.ae_epochs": 60}))},
+        ("nae_smeared_onmanifold_ae60", {**ON_MANIFOLD, "model.params.ae_epochs": 60}))},
     "vae": ("anomaly_vae.yaml", {}),
     "graph_ae": ("anomaly_graph_ae.yaml", {}),
     "ae_decorrelated": ("anomaly_ae.yaml", {"model.params.decorrelation": 10.0}),

@@ -180,6 +180,7 @@ def test_nae_without_the_image_chain_draws_its_negatives_on_the_decoder_manifold
     with torch.no_grad():
         assert "x_acceptance" in rates and not torch.allclose(x, chained.decoder(chained.buffer.samples[:16]))
 
+
 # -- metrics -------------------------------------------------------------------------------------------------------
 def test_anomaly_metrics_on_known_distributions():
     rng = np.random.default_rng(0)
