@@ -20,7 +20,8 @@ On jet images the input chain is best left out (``configs/anomaly_nae.yaml``): a
 far above the data's energies at the temperatures that make the latent chain sample anything, so its negatives
 are noisy images and the loss only teaches the model to reconstruct noise badly (measured at T = 1e-4, 5 seeds:
 with the image chain E_neg ~2x E_pos and a top-trained NAE flags QCD with AUC 0.456 +- 0.085; on-manifold
-E_neg ~1.1x E_pos and 0.622 +- 0.091; README: Anomaly detection).
+E_neg ~1.1x E_pos and 0.622 +- 0.091, or 0.756 +- 0.062 after 60 instead of 25 AE epochs, as shipped; README:
+Anomaly detection).
 
 Divergence guard: a NaN/inf loss, or negative energies below ``collapse`` x the positive ones for 50 steps in a
 row (the sampler has found images the model reconstructs perfectly, e.g. blank ones, and :math:`Z` is lost),
