@@ -223,6 +223,12 @@ def test_the_multiclass_sample_has_five_balanced_classes_and_the_16_features():
     assert np.array_equal(a["jet_multiplicity"], a["jet_nparticles"])
     assert np.allclose(a["jet_mass_mmdt"], a["jet_sdmass"], rtol=1e-5)  # the same grooming
     assert np.allclose(a["jet_d2_a1_b1_mmdt"], a["jet_d2_b1_mmdt"])  # identical by definition
+    # z log z of the dataset's processing code: energy fractions of all constituents (not pT fractions)
+    z = [e / e.sum() for e in a["part_energy"]]
+    assert np.allclose(a["jet_zlogz"], [np.sum(x * np.log(x)) for x in z], rtol=1e-4)
+    assert not np.allclose(a["jet_zlogz"], [np.sum(x * np.log(x)) for x in
+                                            (np.hypot(px, py) / np.hypot(px, py).sum()
+                                             for px, py in zip(a["part_px"], a["part_py"], strict=True))], rtol=1e-4)
     assert np.all((a["jet_pt"] > 800) & (a["jet_pt"] < 1600))
     mmdt = {name: np.median(a["jet_mass_mmdt"][a["jet_label"] == k]) for k, name in enumerate("gqWZt")}
     assert 70 < mmdt["W"] < mmdt["Z"] < 100 and mmdt["Z"] - mmdt["W"] > 5  # m_Z - m_W = 10.8 GeV

@@ -124,7 +124,8 @@ def softdrop_mass(px, py, pz, energy, counts, z_cut: float = 0.1) -> np.ndarray:
 #: FastJet contrib EnergyCorrelator conventions (pT and boost-invariant angles, normalised ECFs e_N; 1e_N, 2e_N
 #: the generalised ECFs keeping the 1 or 2 smallest pairwise angles): C1^b = e2^b, C2^b = e3^b / (e2^b)^2,
 #: D2^b = e3^b / (e2^b)^3, D2^(a,b) = e3^a / (e2^b)^(3a/b), M2^b = 1e3^b / 1e2^b, N2^b = 2e3^b / (1e2^b)^2, plus
-#: z log z = sum_i z_i ln z_i (z_i = pT_i / sum pT, ungroomed), the mMDT mass (GeV) and the multiplicity.
+#: z log z = sum_i z_i ln z_i (z_i = E_i / E_jet, ungroomed, as the dataset's processing code computes it), the mMDT
+#: mass (GeV) and the multiplicity.
 #: By these definitions D2^(1,1) equals D2^(1); both are kept, as the dataset has both.
 HLS4ML_FEATURES = (
     "jet_zlogz", "jet_c1_b0_mmdt", "jet_c1_b1_mmdt", "jet_c1_b2_mmdt", "jet_c2_b1_mmdt", "jet_c2_b2_mmdt",
@@ -170,9 +171,8 @@ def hls4ml_features(px, py, pz, energy, counts) -> dict[str, np.ndarray]:
     (flat float arrays in GeV, ``counts`` per jet)."""
     px, py, pz, energy = (np.asarray(a, dtype=np.float64) for a in (px, py, pz, energy))
     counts = np.asarray(counts, dtype=np.int64)
-    pt = np.hypot(px, py)
     jet_of = np.repeat(np.arange(len(counts)), counts)
-    z = pt / np.maximum(np.bincount(jet_of, weights=pt, minlength=len(counts)), 1e-12)[jet_of]
+    z = energy / np.maximum(np.bincount(jet_of, weights=energy, minlength=len(counts)), 1e-12)[jet_of]
     zlogz = np.bincount(jet_of, weights=z * np.log(np.maximum(z, 1e-300)), minlength=len(counts))
     mass, kept, kept_counts = softdrop(px, py, pz, energy, counts, z_cut=0.1)
     groomed = (px[kept], py[kept], pz[kept], energy[kept], kept_counts)
