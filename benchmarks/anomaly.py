@@ -50,8 +50,10 @@ NAE_SMEARED = _nae(1.0, latent=8, ae_epochs=25, nae_lr_scale=0.1, gamma=0.1, tem
 #: on top of NAE_SMEARED: T = 1e-4 (gamma and the latent step scaled with it), the NAE phase at the full learning rate
 COLD_CHAINS = {"model.params.nae_lr_scale": 1.0, "model.params.temperature": 1.0e-4, "model.params.gamma": 0.01,
                "model.params.z_step_size": 1.0e-4}
-#: ... and no image chain (configs/anomaly_nae.yaml as shipped has this with 60 AE epochs)
+#: ... and no image chain
 ON_MANIFOLD = {**COLD_CHAINS, "model.params.x_steps": 0}
+#: ... with 60 AE epochs: configs/anomaly_nae.yaml as shipped
+ON_MANIFOLD_AE60 = {**ON_MANIFOLD, "model.params.ae_epochs": 60}
 #: (name, config, background class, extra overrides)
 CASES = {
     "ae": ("anomaly_ae.yaml", {}),
@@ -76,15 +78,14 @@ CASES = {
         # the sampler concentrates on the lowest-energy images, which is what the NAE phase must push up
         ("nae_smeared_cold", {**COLD_CHAINS, "model.params.x_step_size": 1.0e-6}),
         # the same without the image chain (x_steps = 0), so the negatives are the decoded latent-chain samples.
-        # Pixel noise in 1600 dimensions dominates the image chain's energies
-        # (E_neg ~2x E_pos): its negatives only taught the model to reconstruct noisy images badly; on the
-        # manifold E_neg sits at ~1.1x E_pos
+        # Pixel noise in 1600 dimensions dominates the image chain's energies (E_neg ~2x E_pos): its negatives
+        # only taught the model to reconstruct noisy images badly; on the manifold E_neg sits at ~1.1x E_pos
         ("nae_smeared_onmanifold", ON_MANIFOLD),
         # configs/anomaly_nae.yaml as shipped: the same with 60 AE epochs (run with --epochs 63), which is also what
         # the bundled file's ~800 QCD jets need to leave the mean-image plateau
-        ("nae_smeared_onmanifold_ae60", {**ON_MANIFOLD, "model.params.ae_epochs": 60}),
+        ("nae_smeared_onmanifold_ae60", ON_MANIFOLD_AE60),
         # its AE phase alone (run with --epochs 60): how much of the reverse AUC the NAE phase adds
-        ("nae_smeared_ae60_pretraining", {**ON_MANIFOLD, "model.params.ae_epochs": 60}))},
+        ("nae_smeared_ae60_pretraining", ON_MANIFOLD_AE60))},
     "vae": ("anomaly_vae.yaml", {}),
     "graph_ae": ("anomaly_graph_ae.yaml", {}),
     "ae_decorrelated": ("anomaly_ae.yaml", {"model.params.decorrelation": 10.0}),

@@ -32,7 +32,9 @@ from _meta import write_result  # noqa: E402
 
 import jetgnn  # noqa: E402
 from jetgnn.generation import generate  # noqa: E402
-from jetgnn.generation.recipes import COMMON_SETTINGS, RECIPES  # noqa: E402
+from jetgnn.generation.chunk import _make_pythia  # noqa: E402
+from jetgnn.generation.recipes import RECIPES  # noqa: E402
+from jetgnn.generation.selection import _hard_resonances  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache"
@@ -44,25 +46,17 @@ CLASSES = ("g", "q", "W", "Z", "t")
 def decay_asymmetry(source: str, boson: int, n_events: int = 8000, seed: int = 3) -> dict:
     """Hard-process W or Z decays of the multiclass recipe's ``source`` (parton level, no shower): the fraction with
     min(z, 1 - z) < 0.1, z = E(quark) / E(boson) in the lab, and the folded z density in 5 bins of [0, 0.5]."""
-    import pythia8mc
-
     settings = next(s.settings for s in RECIPES["multiclass"].sources if s.name == source)
-    pythia = pythia8mc.Pythia("", False)
-    for line in (*COMMON_SETTINGS, *settings, "PartonLevel:all = off", "HadronLevel:all = off",
-                 "Random:setSeed = on", f"Random:seed = {seed}"):
-        pythia.readString(line)
-    pythia.init()
+    pythia = _make_pythia((*settings, "PartonLevel:all = off", "HadronLevel:all = off"), seed)
     z = []
     for _ in range(n_events):
         if not pythia.next():
             continue
         record = pythia.process
-        for i in range(record.size()):
-            particle = record[i]
-            if abs(particle.id()) == boson and particle.daughter1() > 0:
-                quark = record[particle.daughter1()]
-                if abs(quark.id()) <= 5:
-                    z.append(quark.e() / particle.e())
+        for resonance in _hard_resonances(record, boson):
+            quark = record[resonance.daughter1()]
+            if 0 < quark.idAbs() <= 5:
+                z.append(quark.e() / resonance.e())
     softer = np.minimum(np.asarray(z), 1 - np.asarray(z))
     density = np.histogram(softer, np.linspace(0, 0.5, 6), density=True)[0]
     return {"decays": len(softer), "fraction_below_0.1": float(np.mean(softer < 0.1)),
