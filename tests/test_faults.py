@@ -539,6 +539,26 @@ def test_last_checkpoint_is_the_last_epoch_when_the_validation_loss_rises(tmp_pa
     assert epoch == {"best": 0, "last": 2}, epoch
 
 
+def test_monitor_val_auc_picks_the_best_auc_epoch(tmp_path):
+    """training.monitor: val_auc keeps the epoch of the highest validation AUC as best.ckpt, whatever the loss does;
+    runs without labels (anomaly, pre-training) refuse it in their config."""
+    import lightning as L
+
+    from jetgnn.anomaly.config import AnomalyConfig
+
+    class Metrics(L.Callback):
+        def on_validation_end(self, trainer, pl_module):  # after the module logged, before the checkpoints
+            trainer.callback_metrics["val_loss"] = torch.tensor(float(trainer.current_epoch))
+            trainer.callback_metrics["val_auc"] = torch.tensor((0.6, 0.9, 0.8)[trainer.current_epoch])
+
+    out = tmp_path / "r"
+    jetgnn.train(PFN, out=out, epochs=3, overrides=[*SMALL, "training.patience=100", "training.monitor=val_auc"],
+                 progress=False, callbacks=[Metrics()])
+    assert torch.load(out / "checkpoints" / "best.ckpt", weights_only=True)["epoch"] == 1
+    with pytest.raises(InputError, match="training.monitor"):
+        AnomalyConfig.from_raw({"training": {"monitor": "val_auc"}})
+
+
 # -- 14. failures leave nothing behind ------------------------------------------------------------------------
 def test_failed_train_into_an_existing_folder_leaves_it_as_it_was(files, tmp_path):
     folder = tmp_path / "mine"

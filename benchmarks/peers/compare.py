@@ -1,7 +1,8 @@
 """jetgnn next to weaver-core on the same ROOT files, matched settings, one run: train, predict, loader jets/s, AUC.
 
     python benchmarks/peers/compare.py --train TRAIN.root --test TEST.root --weaver VENV/bin/weaver
-        [--models particlenet_lite particlenet] [--epochs 2] [--lr 1e-3] [--work DIR]
+        [--models particlenet_lite particlenet] [--epochs 2] [--lr 1e-3] [--runs 1] [--work DIR]
+        [--jetgnn-override KEY=VALUE ...]
 
 (``bash benchmarks/peers/run.sh`` makes the weaver-core venv and the files, then calls this.)
 
@@ -21,6 +22,8 @@ Recorded per model and side:
 - loader_jets_per_s: from the files to training batches for one epoch (weaver's ``--io-test`` loop, timed
   exactly by a wrapper; jetgnn's JetDataModule: reading + graph building + iterating the training loader);
 - test AUC of the prediction files (the same test jets).
+With ``--runs N`` each side trains N times (jetgnn with seeds 0..N-1; weaver-core draws its own): every number is
+the mean over the runs, ``test_auc_runs`` lists the AUCs and ``test_auc_std`` is their standard deviation.
 Results: benchmarks/results/peers.json; ratios = jetgnn / weaver-core.
 """
 
@@ -135,17 +138,29 @@ def _weaver_results(work: Path, epochs: int, n_train_file: int, n_test: int, tra
     }
 
 
+def _combine(runs: list[dict]) -> dict:
+    """One side's runs as one record: the first run's record when there is one run, else the mean of every number
+    with the AUCs listed (``test_auc_runs``) and their standard deviation (``test_auc_std``)."""
+    if len(runs) == 1:
+        return runs[0]
+    out = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
+    aucs = [r["test_auc"] for r in runs]
+    return {**out, "test_auc_runs": aucs, "test_auc_std": float(np.std(aucs, ddof=1))}
+
+
 # -- jetgnn ----------------------------------------------------------------------------------------------------
-def jetgnn_side(model: str, train: str, test: str, epochs: int, lr: float, work: Path) -> dict:
+def jetgnn_side(model: str, train: str, test: str, epochs: int, lr: float, work: Path, seed: int = 0,
+                extra: tuple[str, ...] = ()) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     jetgnn = str(Path(sys.executable).parent / "jetgnn")
     overrides = [f"training.lr={lr}", "training.schedule=constant", "training.warmup_epochs=0",
                  "training.weight_decay=0", "training.gradient_clip=0", "training.patience=1000",
-                 f"data.batch_size={BATCH}", "data.val_fraction=0.2", f"data.graph.max_particles={N_PARTICLES}"]
+                 f"data.batch_size={BATCH}", "data.val_fraction=0.2", f"data.graph.max_particles={N_PARTICLES}",
+                 *extra]
     run = work / "run"
     train_cmd = [jetgnn, "train", str(CONFIGS[model]), "--train", train, "--out", str(run), "--epochs", str(epochs),
-                 "-q", *overrides]
+                 "--seed", str(seed), "-q", *overrides]
     train_wall = _run(train_cmd, work / "train.log")
     metrics = json.loads((run / "metrics.json").read_text())
     n_train = _entries(train) - int(round(0.2 * _entries(train)))
@@ -191,6 +206,9 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--runs", type=int, default=1, help="trainings per side (means and AUC spread reported)")
+    parser.add_argument("--jetgnn-override", action="append", default=[], metavar="KEY=VALUE",
+                        help="a further jetgnn config override, e.g. training.monitor=val_auc (repeatable)")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".cache" / "peers" / "work")
     parser.add_argument("--result", default="peers", help="name of the result file in benchmarks/results/")
     parser.add_argument("--reuse-weaver", action="store_true",
@@ -209,14 +227,21 @@ def main() -> None:
                                     capture_output=True, text=True, check=True).stdout.strip()
     results = {}
     for model in args.models:
-        peer = weaver_side(args.weaver.resolve(), model, args.train, args.test, args.epochs, args.lr,
-                           args.work / f"weaver_{model}", args.reuse_weaver)
-        ours = jetgnn_side(model, args.train, args.test, args.epochs, args.lr, args.work / f"jetgnn_{model}")
-        ratios = {key: ours[key] / peer[key] for key in ours if key.endswith("jets_per_s")}
-        results[model] = {"weaver-core": peer, "jetgnn": ours, "ratio_jetgnn_over_weaver": ratios,
-                          "auc_difference": ours["test_auc"] - peer["test_auc"]}
+        peers, ours = [], []
+        for run in range(args.runs):
+            suffix = f"_run{run}" if args.runs > 1 else ""
+            peers.append(weaver_side(args.weaver.resolve(), model, args.train, args.test, args.epochs, args.lr,
+                                     args.work / f"weaver_{model}{suffix}", args.reuse_weaver))
+            ours.append(jetgnn_side(model, args.train, args.test, args.epochs, args.lr,
+                                    args.work / f"jetgnn_{model}{suffix}", seed=run, extra=tuple(args.jetgnn_override)))
+        peer, our = _combine(peers), _combine(ours)
+        ratios = {key: our[key] / peer[key] for key in our if key.endswith("jets_per_s")}
+        results[model] = {"weaver-core": peer, "jetgnn": our, "ratio_jetgnn_over_weaver": ratios,
+                          "auc_difference": our["test_auc"] - peer["test_auc"]}
         print(model, json.dumps(results[model], indent=1), flush=True)
-    settings = {"epochs": args.epochs, "lr": args.lr, "batch_size": BATCH, "max_particles": N_PARTICLES,
+    settings = {"epochs": args.epochs, "runs": args.runs, "jetgnn_overrides": args.jetgnn_override, "lr": args.lr,
+                "batch_size": BATCH,
+                "max_particles": N_PARTICLES,
                 "optimizer": "Adam, no weight decay, constant LR, no gradient clipping",
                 "train_file": Path(args.train).name, "n_train_file": _entries(args.train),
                 "test_file": Path(args.test).name, "n_test": _entries(args.test),

@@ -70,6 +70,8 @@ class AnomalyConfig(TrainConfig):
     model: AnomalyModelSection = AnomalyModelSection()
     anomaly: AnomalySection = AnomalySection()
 
+    MONITORS = ("val_loss",)
+
     @model_validator(mode="after")
     def _score_and_size(self):
         cls = ANOMALY_MODELS[self.model.name]

@@ -48,3 +48,5 @@ class EncoderSection(ModelSection):
 class PretrainConfig(TrainConfig):
     model: EncoderSection = EncoderSection()
     pretraining: PretrainingSection = PretrainingSection()
+
+    MONITORS = ("val_loss",)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
@@ -125,9 +125,11 @@ class TrainingSection(ConfigModel):
     """Optimisation (AdamW) and the Lightning trainer.
 
     schedule : cosine (linear warm-up over ``warmup_epochs``, then cosine decay), one_cycle or constant;
-    patience : early stopping on the validation loss; precision : Lightning precision ("bf16-mixed" /
-    "16-mixed" where available); accelerator : cpu, gpu, auto; devices : processes (CPU) or GPUs per node;
-    num_nodes : machines (torchrun or SLURM launch); strategy : auto, ddp (CPU processes talk over gloo),
+    monitor : the validation metric that picks ``best.ckpt`` and drives early stopping: ``val_loss`` (lowest) or
+    ``val_auc`` (highest; taggers only: the AUC of the last class against the others, as in history.csv);
+    patience : epochs without improvement of ``monitor`` before stopping; precision : Lightning precision
+    ("bf16-mixed" / "16-mixed" where available); accelerator : cpu, gpu, auto; devices : processes (CPU) or GPUs
+    per node; num_nodes : machines (torchrun or SLURM launch); strategy : auto, ddp (CPU processes talk over gloo),
     ddp_spawn (notebooks); num_workers : DataLoader worker processes; prune : magnitude pruning
     (:class:`PruneConfig`).
     """
@@ -137,6 +139,7 @@ class TrainingSection(ConfigModel):
     weight_decay: NonNegativeFloat = 1.0e-4
     schedule: Literal["cosine", "one_cycle", "constant"] = "cosine"
     warmup_epochs: NonNegativeInt = 1
+    monitor: Literal["val_loss", "val_auc"] = "val_loss"
     patience: NonNegativeInt = 5
     gradient_clip: NonNegativeFloat = 1.0
     precision: Annotated[Literal[PRECISIONS], BeforeValidator(_precision_text)] = "32-true"
@@ -166,6 +169,16 @@ class TrainConfig(ConfigModel):
     model: ModelSection = ModelSection()
     data: DataConfig = DataConfig()
     training: TrainingSection = TrainingSection()
+
+    #: the ``training.monitor`` values this kind of run computes (unlabelled runs have no val_auc)
+    MONITORS: ClassVar[tuple[str, ...]] = ("val_loss", "val_auc")
+
+    @model_validator(mode="after")
+    def _monitor_computed(self):
+        if self.training.monitor not in self.MONITORS:
+            raise ValueError(f"'training.monitor' must be {' or '.join(self.MONITORS)} for this kind of run (val_auc "
+                             f"needs labelled jets), got {self.training.monitor!r}")
+        return self
 
     @classmethod
     def from_raw(cls, raw) -> TrainConfig:

@@ -160,9 +160,11 @@ def check_resumable(last: Path, cfg, label_names, spec: dict | None) -> None:
 
 
 def make_trainer(cfg: TrainConfig, out: Path, progress: bool, callbacks: list | None = None) -> L.Trainer:
-    """The Lightning trainer of a run: checkpoints (best by validation loss, last), early stopping, the datasets'
-    epoch, throughput, history.csv, learning-rate monitor and a CSV logger (logs/version_N/metrics.csv)."""
+    """The Lightning trainer of a run: checkpoints (best by ``training.monitor``, last), early stopping on the same
+    metric, the datasets' epoch, throughput, history.csv, learning-rate monitor and a CSV logger
+    (logs/version_N/metrics.csv)."""
     tcfg = cfg.training
+    mode = "min" if tcfg.monitor == "val_loss" else "max"
     return L.Trainer(
         max_epochs=tcfg.epochs, accelerator=tcfg.accelerator, devices=tcfg.devices, num_nodes=tcfg.num_nodes,
         strategy=tcfg.strategy, precision=tcfg.precision, gradient_clip_val=tcfg.gradient_clip or None,
@@ -172,13 +174,13 @@ def make_trainer(cfg: TrainConfig, out: Path, progress: bool, callbacks: list | 
             JetThroughput(),
             History(out / "history.csv"),
             LearningRateMonitor(logging_interval="epoch"),
-            ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss", mode="min",
+            ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor=tcfg.monitor, mode=mode,
                             enable_version_counter=False),
             # last.ckpt after every epoch: Lightning's save_last writes it only when a monitored checkpoint is
-            # saved (i.e. when val_loss improves), so --resume and "last" would restart from the best epoch
+            # saved (i.e. when the monitored metric improves), so --resume and "last" would restart from the best epoch
             ModelCheckpoint(dirpath=out / "checkpoints", filename="last", save_top_k=1, monitor=None,
                             enable_version_counter=False),
-            EarlyStopping(monitor="val_loss", mode="min", patience=tcfg.patience),
+            EarlyStopping(monitor=tcfg.monitor, mode=mode, patience=tcfg.patience),
             *([Pruning(tcfg.prune)] if tcfg.prune is not None else []),
             *(callbacks or []),
         ],
