@@ -240,8 +240,7 @@ def main() -> None:
                           "auc_difference": our["test_auc"] - peer["test_auc"]}
         print(model, json.dumps(results[model], indent=1), flush=True)
     settings = {"epochs": args.epochs, "runs": args.runs, "jetgnn_overrides": args.jetgnn_override, "lr": args.lr,
-                "batch_size": BATCH,
-                "max_particles": N_PARTICLES,
+                "batch_size": BATCH, "max_particles": N_PARTICLES,
                 "optimizer": "Adam, no weight decay, constant LR, no gradient clipping",
                 "train_file": Path(args.train).name, "n_train_file": _entries(args.train),
                 "test_file": Path(args.test).name, "n_test": _entries(args.test),
