@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -249,3 +250,49 @@ def test_ddp_with_workers_shares_every_epoch_and_the_auc_is_over_all_ranks(tmp_p
     tagger = jetgnn.load_tagger(run, checkpoint="last")
     expected = roc_auc_score(split.val.labels == 1, tagger.predict(split.val))
     assert history[-1]["val_auc"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_compile_trains_the_same_model_and_checkpoints_load_uncompiled(tmp_path):
+    """training.compile: the forward pass runs through torch.compile (dynamo captures graphs), the losses follow
+    the eager run of the same seed, and the checkpoint is the plain model's (an uncompiled tagger loads it)."""
+    if shutil.which("g++") is None and shutil.which("cc") is None:
+        pytest.skip("torch.compile on the CPU needs a C++ compiler")
+    from torch._dynamo.utils import counters
+
+    overrides = {**QUICK, "data.train": [str(BUNDLED["top"])], "model.params": SMALL["pfn"], "training.seed": 3}
+    eager = jetgnn.train(CONFIGS / "top_pfn.yaml", out=tmp_path / "eager", epochs=1, progress=False,
+                         overrides=overrides)
+    torch._dynamo.reset()
+    counters.clear()
+    compiled = jetgnn.train(CONFIGS / "top_pfn.yaml", out=tmp_path / "compiled", epochs=1, progress=False,
+                            overrides={**overrides, "training.compile": True})
+    assert counters["stats"]["unique_graphs"] >= 1
+    losses = [read_history(run / "history.csv")[0] for run in (eager, compiled)]
+    for key in ("train_loss", "val_loss"):
+        assert losses[1][key] == pytest.approx(losses[0][key], rel=1e-3), key
+    state = torch.load(compiled / "checkpoints" / "best.ckpt", weights_only=True)["state_dict"]
+    assert state and not any("_orig_mod" in key for key in state)
+    jets = jetgnn.read_jets(BUNDLED["top"], entry_stop=50)
+    np.testing.assert_allclose(jetgnn.load_tagger(compiled).predict(jets), jetgnn.load_tagger(eager).predict(jets),
+                               atol=2e-3)
+
+
+def test_pin_memory_follows_the_accelerator_and_reaches_the_loaders():
+    """training.pin_memory: None pins exactly when training runs on a CUDA GPU; the data modules pass it on to
+    their DataLoaders; runs that call no forward pass refuse training.compile in their config."""
+    from jetgnn.anomaly.config import AnomalyConfig
+    from jetgnn.datasets.datamodule import JetDataModule
+    from jetgnn.training.config import TrainConfig
+
+    def pins(**training):
+        return TrainConfig.from_raw({"training": training}).training.pins_memory()
+
+    assert pins() is False and pins(accelerator="auto") is torch.cuda.is_available()
+    assert pins(accelerator="gpu") is True and pins(accelerator="gpu", pin_memory=False) is False
+    assert pins(pin_memory=True) is True
+    config = TrainConfig.from_raw({"data": {"train": [str(BUNDLED["top"])], "max_jets": 200}}).data
+    for pin in (False, True):
+        module = JetDataModule(config, pin_memory=pin)
+        assert module.train_dataloader().pin_memory is pin and module.val_dataloader().pin_memory is pin
+    with pytest.raises(InputError, match="training.compile"):
+        AnomalyConfig.from_raw({"training": {"compile": True}})

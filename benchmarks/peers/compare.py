@@ -2,7 +2,7 @@
 
     python benchmarks/peers/compare.py --train TRAIN.root --test TEST.root --weaver VENV/bin/weaver
         [--models particlenet_lite particlenet] [--epochs 2] [--lr 1e-3] [--runs 1] [--work DIR]
-        [--jetgnn-override KEY=VALUE ...]
+        [--jetgnn-override KEY=VALUE ...] [--gpu [--amp]]
 
 (``bash benchmarks/peers/run.sh`` makes the weaver-core venv and the files, then calls this.)
 
@@ -25,6 +25,11 @@ Recorded per model and side:
 With ``--runs N`` each side trains N times (jetgnn with seeds 0..N-1; weaver-core draws its own): every number is
 the mean over the runs, ``test_auc_runs`` lists the AUCs and ``test_auc_std`` is their standard deviation.
 Results: benchmarks/results/peers.json; ratios = jetgnn / weaver-core.
+
+``--gpu`` trains both on the first CUDA GPU (weaver ``--gpus 0``, jetgnn ``training.accelerator=gpu``; float32
+unless ``--amp``: weaver's ``--use-amp`` and jetgnn's ``training.precision=16-mixed``, both float16 autocast with
+a gradient scaler) and records the GPU's name; weaver-core then also predicts on the GPU, ``jetgnn predict`` on
+the CPU (it has no GPU option), so only the training and loader ratios compare like with like.
 """
 
 from __future__ import annotations
@@ -96,7 +101,7 @@ def _entries(path: str) -> int:
 
 # -- weaver-core -----------------------------------------------------------------------------------------------
 def weaver_side(weaver: Path, model: str, train: str, test: str, epochs: int, lr: float, work: Path,
-                reuse: bool = False) -> dict:
+                reuse: bool = False, device: tuple[str, ...] = ("--gpus", "")) -> dict:
     if reuse and all((work / name).exists() for name in ("train.log", "predict.log", "iotest.log", "pred.root",
                                                           "walls.json")):
         return _weaver_results(work, epochs, _entries(train), _entries(test),
@@ -104,7 +109,7 @@ def weaver_side(weaver: Path, model: str, train: str, test: str, epochs: int, lr
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     common = ["--data-config", str(HERE / "weaver_top.yaml"), "--network-config", str(HERE / "weaver_particlenet.py"),
-              "--network-option", "variant", repr(VARIANT[model]), "--gpus", "", "--batch-size", str(BATCH)]
+              "--network-option", "variant", repr(VARIANT[model]), *device, "--batch-size", str(BATCH)]
     n_train_file = _entries(train)
     train_cmd = [str(weaver), "--data-train", train, "--data-test", test, *common,
                  "--model-prefix", str(work / "net"), "--num-epochs", str(epochs), "--optimizer", "adam",
@@ -211,9 +216,16 @@ def main() -> None:
                         help="a further jetgnn config override, e.g. training.monitor=val_auc (repeatable)")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".cache" / "peers" / "work")
     parser.add_argument("--result", default="peers", help="name of the result file in benchmarks/results/")
+    parser.add_argument("--gpu", action="store_true", help="train both on the first CUDA GPU")
+    parser.add_argument("--amp", action="store_true", help="with --gpu: float16 autocast on both sides")
     parser.add_argument("--reuse-weaver", action="store_true",
                         help="take weaver-core's numbers from a finished run in --work (same files and settings)")
     args = parser.parse_args()
+    if args.amp and not args.gpu:
+        parser.error("--amp needs --gpu")
+    weaver_device = ("--gpus", "0", *(["--use-amp"] if args.amp else [])) if args.gpu else ("--gpus", "")
+    jetgnn_device = ["training.accelerator=gpu", *(["training.precision=16-mixed"] if args.amp else [])] \
+        if args.gpu else []
     args.train, args.test = str(Path(args.train).resolve()), str(Path(args.test).resolve())
     args.work = args.work.resolve()  # (weaver runs in its work folder)
     import torch
@@ -231,9 +243,10 @@ def main() -> None:
         for run in range(args.runs):
             suffix = f"_run{run}" if args.runs > 1 else ""
             peers.append(weaver_side(args.weaver.resolve(), model, args.train, args.test, args.epochs, args.lr,
-                                     args.work / f"weaver_{model}{suffix}", args.reuse_weaver))
+                                     args.work / f"weaver_{model}{suffix}", args.reuse_weaver, weaver_device))
             ours.append(jetgnn_side(model, args.train, args.test, args.epochs, args.lr,
-                                    args.work / f"jetgnn_{model}{suffix}", seed=run, extra=tuple(args.jetgnn_override)))
+                                    args.work / f"jetgnn_{model}{suffix}", seed=run,
+                                    extra=(*jetgnn_device, *args.jetgnn_override)))
         peer, our = _combine(peers), _combine(ours)
         ratios = {key: our[key] / peer[key] for key in our if key.endswith("jets_per_s")}
         results[model] = {"weaver-core": peer, "jetgnn": our, "ratio_jetgnn_over_weaver": ratios,
@@ -245,6 +258,7 @@ def main() -> None:
                 "train_file": Path(args.train).name, "n_train_file": _entries(args.train),
                 "test_file": Path(args.test).name, "n_test": _entries(args.test),
                 "torch_threads": torch.get_num_threads(), "weaver_core": weaver_version,
+                "device": torch.cuda.get_device_name(0) if args.gpu else "cpu", "amp_float16": args.amp,
                 "malloc_env": {k: os.environ[k] for k in os.environ if k.startswith("MALLOC_")}}
     path = write_result(args.result, {"settings": settings, "results": results})
     print(f"wrote {path}")

@@ -71,6 +71,7 @@ class AnomalyConfig(TrainConfig):
     anomaly: AnomalySection = AnomalySection()
 
     MONITORS = ("val_loss",)
+    COMPILES = False
 
     @model_validator(mode="after")
     def _score_and_size(self):

@@ -47,7 +47,7 @@ def _anomaly_info(cfg: AnomalyConfig) -> dict:
 def _train(cfg: AnomalyConfig, out: Path, run, progress: bool) -> Path:
     inputs = cfg.inputs()
     datamodule = AnomalyDataModule(cfg.data, inputs, cfg.anomaly.background, seed=cfg.training.seed,
-                                   num_workers=cfg.training.num_workers)
+                                   num_workers=cfg.training.num_workers, pin_memory=cfg.training.pins_memory())
     split = datamodule.split
     info = _anomaly_info(cfg)
     if run.resume:

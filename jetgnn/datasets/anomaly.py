@@ -38,6 +38,10 @@ class AnomalyBatch:
     def model_input(self):
         return as_model_input(self.inputs)
 
+    def pin_memory(self) -> AnomalyBatch:
+        """The batch in page-locked memory (what a DataLoader with ``pin_memory`` calls)."""
+        return AnomalyBatch(tuple(t.pin_memory() for t in self.inputs), self.mass.pin_memory())
+
 
 class TensorBatches(EpochDataset):
     """Batches of precomputed inputs; reshuffled every epoch from (``seed``, epoch), sharded like every dataset
@@ -95,9 +99,9 @@ class AnomalyDataModule(JetDataModule):
     """The background jets of ``config`` as :class:`TensorBatches` of ``inputs`` (see the module docstring)."""
 
     def __init__(self, config: DataConfig, inputs: AnomalyInputs, background: list[str] | None, seed: int = 0,
-                 num_workers: int = 0):
+                 num_workers: int = 0, pin_memory: bool = False):
         refuse_streaming(config, "jetgnn anomaly train")
-        super().__init__(config, seed=seed, num_workers=num_workers, labelled=True)
+        super().__init__(config, seed=seed, num_workers=num_workers, labelled=True, pin_memory=pin_memory)
         self.inputs, self.background = inputs, background
 
     def _read(self, files: list[str], what: str) -> Jets:

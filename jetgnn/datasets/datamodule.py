@@ -99,15 +99,17 @@ class JetDataModule(L.LightningDataModule):
     """The jets of a data config, split and served as graph datasets (in-memory, shuffled every epoch).
 
     config : the ``data`` section; seed : ``training.seed`` (seeds the split unless ``data.split_seed`` is set,
-    and the shuffling); num_workers : DataLoader workers; labelled : the jets must carry labels (training)
+    and the shuffling); num_workers : DataLoader workers; pin_memory : the loaders pin their batches
+    (page-locked memory, for asynchronous copies to a GPU); labelled : the jets must carry labels (training)
     or labels are dropped (pre-training never sees them); hint : how the user names files in the error for
     missing ones.
     """
 
     def __init__(self, config: DataConfig, seed: int = 0, num_workers: int = 0, labelled: bool = True,
-                 hint: str = "set data.{what} in the config or pass --{what}"):
+                 hint: str = "set data.{what} in the config or pass --{what}", pin_memory: bool = False):
         super().__init__()
         self.config, self.seed, self.num_workers, self.labelled, self.hint = config, seed, num_workers, labelled, hint
+        self.pin_memory = pin_memory
         self._split: Split | None = None
         self.train_set = self.val_set = None
         #: build_graphs options on top of graph_options() for the datasets (e.g. no edges for a model that
@@ -227,7 +229,7 @@ class JetDataModule(L.LightningDataModule):
             self.train_set, self.val_set = self.make_datasets({**self.graph_options(), **self.graph_overrides})
 
     def _loader(self, dataset) -> DataLoader:
-        return DataLoader(dataset, batch_size=None, num_workers=self.num_workers)
+        return DataLoader(dataset, batch_size=None, num_workers=self.num_workers, pin_memory=self.pin_memory)
 
     def train_dataloader(self) -> DataLoader | EpochLoader:
         """The training loader; under a trainer, an :class:`EpochLoader` on ``trainer.current_epoch``."""
@@ -244,10 +246,11 @@ class JetDataModule(L.LightningDataModule):
 class ContrastiveDataModule(JetDataModule):
     """Unlabelled jets served as pairs of augmented views (:class:`ContrastivePairs`) for pre-training."""
 
-    def __init__(self, config: DataConfig, seed: int = 0, num_workers: int = 0, augmentations: dict | None = None):
+    def __init__(self, config: DataConfig, seed: int = 0, num_workers: int = 0, augmentations: dict | None = None,
+                 pin_memory: bool = False):
         refuse_streaming(config, "jetgnn pretrain")
         super().__init__(config, seed, num_workers, labelled=False,
-                         hint="pass --data or set data.{what} in the config")
+                         hint="pass --data or set data.{what} in the config", pin_memory=pin_memory)
         self.augmentations = augmentations
 
     def make_datasets(self, graph: dict):

@@ -50,3 +50,4 @@ class PretrainConfig(TrainConfig):
     pretraining: PretrainingSection = PretrainingSection()
 
     MONITORS = ("val_loss",)
+    COMPILES = False

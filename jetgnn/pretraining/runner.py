@@ -55,7 +55,8 @@ def pretrain(config, out=None, *, data=None, epochs=None, seed=None, resume: boo
 def _pretrain(cfg: PretrainConfig, out: Path, run, progress: bool) -> Path:
     resume, last = run.resume, run.last
     datamodule = ContrastiveDataModule(cfg.data, seed=cfg.training.seed, num_workers=cfg.training.num_workers,
-                                       augmentations=cfg.pretraining.augmentations)
+                                       augmentations=cfg.pretraining.augmentations,
+                                       pin_memory=cfg.training.pins_memory())
     cfg.data.graph.radius = datamodule.graph_options()["radius"]
     write_yaml(out / "config.yaml", cfg.to_dict())
     datamodule.setup()

@@ -130,7 +130,11 @@ class TrainingSection(ConfigModel):
     patience : epochs without improvement of ``monitor`` before stopping; precision : Lightning precision
     ("bf16-mixed" / "16-mixed" where available); accelerator : cpu, gpu, auto; devices : processes (CPU) or GPUs
     per node; num_nodes : machines (torchrun or SLURM launch); strategy : auto, ddp (CPU processes talk over gloo),
-    ddp_spawn (notebooks); num_workers : DataLoader worker processes; prune : magnitude pruning
+    ddp_spawn (notebooks); num_workers : DataLoader worker processes; pin_memory : page-locked batches for fast,
+    asynchronous copies to the GPU (None: on when training runs on a CUDA GPU); compile : ``torch.compile`` the
+    tagger's forward pass (dynamic shapes; taggers only): faster for models without data-dependent graph building
+    (deep sets, MLP, transformer), slower for ParticleNet, whose kNN graphs break the compiled graph into pieces
+    (``benchmarks/compile_training.py``); the first batches pay the compilation; prune : magnitude pruning
     (:class:`PruneConfig`).
     """
 
@@ -149,6 +153,8 @@ class TrainingSection(ConfigModel):
     num_nodes: PositiveInt = 1
     strategy: Annotated[str, AfterValidator(_known_strategy)] = "auto"
     num_workers: NonNegativeInt = 0
+    pin_memory: bool | None = None
+    compile: bool = False
     loss_weights: LossWeights = LossWeights()
     prune: PruneConfig | None = None
 
@@ -159,6 +165,18 @@ class TrainingSection(ConfigModel):
                              f"but 'training.epochs' is {self.epochs}: leave at least one epoch to fine-tune "
                              f"(raise training.epochs or lower training.prune.steps / start_epoch)")
         return self
+
+    def uses_cuda(self) -> bool:
+        """Whether the trainer will run on a CUDA GPU (``accelerator`` gpu/cuda, or auto with one visible)."""
+        if self.accelerator == "cpu":
+            return False
+        import torch
+
+        return self.accelerator != "auto" or torch.cuda.is_available()
+
+    def pins_memory(self) -> bool:
+        """``pin_memory`` with None resolved: pinned exactly when training runs on a CUDA GPU."""
+        return self.uses_cuda() if self.pin_memory is None else self.pin_memory
 
 
 class TrainConfig(ConfigModel):
@@ -172,12 +190,17 @@ class TrainConfig(ConfigModel):
 
     #: the ``training.monitor`` values this kind of run computes (unlabelled runs have no val_auc)
     MONITORS: ClassVar[tuple[str, ...]] = ("val_loss", "val_auc")
+    #: whether ``training.compile`` applies (the tagger's forward pass; other runs call other model methods)
+    COMPILES: ClassVar[bool] = True
 
     @model_validator(mode="after")
     def _monitor_computed(self):
         if self.training.monitor not in self.MONITORS:
             raise ValueError(f"'training.monitor' must be {' or '.join(self.MONITORS)} for this kind of run (val_auc "
                              f"needs labelled jets), got {self.training.monitor!r}")
+        if self.training.compile and not self.COMPILES:
+            raise ValueError("'training.compile' compiles a tagger's forward pass and applies to 'jetgnn train' "
+                             "only: remove it from this config")
         return self
 
     @classmethod

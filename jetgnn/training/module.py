@@ -75,7 +75,23 @@ class TaggerModule(L.LightningModule):
         self.val_auc = BinaryAUROC()
 
     def forward(self, batch):
-        return self.model(batch)
+        return self._model_fn()(batch)
+
+    def _model_fn(self):
+        """The model's forward (``forward_all`` for multitask models); with ``training.compile`` its
+        ``torch.compile`` (dynamic shapes), made on first use and kept outside the module tree, so that state_dict
+        keys and checkpoints stay the model's own and an uncompiled tagger loads them."""
+        fn = self.model.forward_all if self.model.multitask else self.model
+        if not self.cfg.training.compile:
+            return fn
+        if self.__dict__.get("_compiled") is None:
+            self.__dict__["_compiled"] = torch.compile(fn, dynamic=True)
+        return self.__dict__["_compiled"]
+
+    def __getstate__(self):  # pickled for ddp_spawn workers: they compile their own
+        state = super().__getstate__()
+        state.pop("_compiled", None)
+        return state
 
     def on_train_batch_start(self, batch, batch_idx):
         """A frozen encoder (``model.freeze_encoder``) stays in eval mode (BatchNorm statistics, dropout), whatever
@@ -89,7 +105,7 @@ class TaggerModule(L.LightningModule):
         if not self.model.multitask:
             logits = self(batch)
             return F.cross_entropy(logits, batch.y), logits
-        outputs = self.model.forward_all(batch)
+        outputs = self._model_fn()(batch)
         loss, parts = multitask_loss(outputs, batch, self.cfg.training.loss_weights.model_dump())
         for name, value in parts.items():
             self.log(f"{stage}_loss_{name}", value, on_step=False, on_epoch=True, batch_size=batch.num_graphs,

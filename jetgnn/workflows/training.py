@@ -43,7 +43,8 @@ def train(config, out=None, *, train=None, val=None, epochs=None, seed=None, res
 
 
 def _train(cfg, out: Path, run, progress: bool, callbacks) -> Path:
-    data = JetDataModule(cfg.data, seed=cfg.training.seed, num_workers=cfg.training.num_workers)
+    data = JetDataModule(cfg.data, seed=cfg.training.seed, num_workers=cfg.training.num_workers,
+                         pin_memory=cfg.training.pins_memory())
     fitted = fit_tagger(cfg, out, data, run.last if run.resume else None, progress, callbacks)
     if fitted is None:  # DDP ranks other than 0
         return out
