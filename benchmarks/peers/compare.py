@@ -2,7 +2,7 @@
 
     python benchmarks/peers/compare.py --train TRAIN.root --test TEST.root --weaver VENV/bin/weaver
         [--models particlenet_lite particlenet] [--epochs 2] [--lr 1e-3] [--runs 1] [--work DIR]
-        [--jetgnn-override KEY=VALUE ...] [--gpu [--amp]]
+        [--jetgnn-override KEY=VALUE ...] [--gpu [--amp]] [--finished-aucs]
 
 (``bash benchmarks/peers/run.sh`` makes the weaver-core venv and the files, then calls this.)
 
@@ -25,6 +25,10 @@ Recorded per model and side:
 With ``--runs N`` each side trains N times (jetgnn with seeds 0..N-1; weaver-core draws its own): every number is
 the mean over the runs, ``test_auc_runs`` lists the AUCs and ``test_auc_std`` is their standard deviation.
 Results: benchmarks/results/peers.json; ratios = jetgnn / weaver-core.
+
+``--finished-aucs`` trains nothing: it reads the test AUCs of the finished runs in ``--work`` (each side's
+``pred.root``, runs 0..N-1 of ``--runs N``) and writes only those (e.g. after stopping a long ``--runs`` harness
+whose timings were disturbed by other work on the host).
 
 ``--gpu`` trains both on the first CUDA GPU (weaver ``--gpus 0``, jetgnn ``training.accelerator=gpu``; float32
 unless ``--amp``: weaver's ``--use-amp`` and jetgnn's ``training.precision=16-mixed``, both float16 autocast with
@@ -203,6 +207,25 @@ def _time_loader(config) -> float:
     return n / (time.perf_counter() - start)
 
 
+def finished_aucs(work: Path, models: list[str], runs: int) -> dict:
+    """Test AUCs of the finished runs in ``work`` per model and side: the list, mean and standard deviation."""
+    results = {}
+    for model in models:
+        suffixes = [f"_run{run}" for run in range(runs)] if runs > 1 else [""]
+        sides = {}
+        for side, score, label in (("weaver-core", "score_label_Tbqq", "label_Tbqq"), ("jetgnn", "score_Tbqq",
+                                                                                       "label_Tbqq")):
+            folders = [work / f"{side.split('-')[0]}_{model}{suffix}" for suffix in suffixes]
+            missing = [str(f / "pred.root") for f in folders if not (f / "pred.root").is_file()]
+            if missing:
+                sys.exit(f"--finished-aucs: no finished run at {', '.join(missing)}")
+            aucs = [_auc(f / "pred.root", score, label) for f in folders]
+            sides[side] = {"test_auc": float(np.mean(aucs)), "test_auc_runs": aucs,
+                           "test_auc_std": float(np.std(aucs, ddof=1)) if len(aucs) > 1 else None}
+        results[model] = {**sides, "auc_difference": sides["jetgnn"]["test_auc"] - sides["weaver-core"]["test_auc"]}
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", required=True)
@@ -218,6 +241,8 @@ def main() -> None:
     parser.add_argument("--result", default="peers", help="name of the result file in benchmarks/results/")
     parser.add_argument("--gpu", action="store_true", help="train both on the first CUDA GPU")
     parser.add_argument("--amp", action="store_true", help="with --gpu: float16 autocast on both sides")
+    parser.add_argument("--finished-aucs", action="store_true",
+                        help="only read the test AUCs of the finished runs in --work (no training)")
     parser.add_argument("--reuse-weaver", action="store_true",
                         help="take weaver-core's numbers from a finished run in --work (same files and settings)")
     args = parser.parse_args()
@@ -228,6 +253,13 @@ def main() -> None:
         if args.gpu else []
     args.train, args.test = str(Path(args.train).resolve()), str(Path(args.test).resolve())
     args.work = args.work.resolve()  # (weaver runs in its work folder)
+    if args.finished_aucs:
+        results = finished_aucs(args.work, args.models, args.runs)
+        print(json.dumps(results, indent=1))
+        settings = {"epochs": args.epochs, "runs": args.runs, "jetgnn_overrides": args.jetgnn_override,
+                    "test_file": Path(args.test).name, "n_test": _entries(args.test), "source": "finished runs"}
+        print(f"wrote {write_result(args.result, {'settings': settings, 'results': results})}")
+        return
     import torch
 
     from jetgnn.utils.malloc import tune_malloc
