@@ -279,7 +279,8 @@ def test_compile_trains_the_same_model_and_checkpoints_load_uncompiled(tmp_path)
 
 def test_pin_memory_follows_the_accelerator_and_reaches_the_loaders():
     """training.pin_memory: None pins exactly when training runs on a CUDA GPU; the data modules pass it on to
-    their DataLoaders; runs that call no forward pass refuse training.compile in their config."""
+    their DataLoaders; anomaly and pre-training configs (their models are not called through forward) refuse
+    training.compile."""
     from jetgnn.anomaly.config import AnomalyConfig
     from jetgnn.datasets.datamodule import JetDataModule
     from jetgnn.training.config import TrainConfig
