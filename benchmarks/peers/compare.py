@@ -98,6 +98,15 @@ def _auc(path: Path, score: str, label: str) -> float:
     return float(roc_auc_score(arrays[label].astype(int), arrays[score]))
 
 
+def _folder(work: Path, tool: str, model: str, run: int, runs: int) -> Path:
+    """The work folder of one run of ``tool`` ("weaver" or "jetgnn"); ``_run<i>`` only with several runs."""
+    return work / f"{tool}_{model}{f'_run{run}' if runs > 1 else ''}"
+
+
+#: (score, label) branches of each tool's prediction file
+PRED_BRANCHES = {"weaver": ("score_label_Tbqq", "label_Tbqq"), "jetgnn": ("score_Tbqq", "label_Tbqq")}
+
+
 def _entries(path: str) -> int:
     with uproot.open(path) as f:
         return int(f["tree"].num_entries)
@@ -143,7 +152,7 @@ def _weaver_results(work: Path, epochs: int, n_train_file: int, n_test: int, tra
         "predict_wall_jets_per_s": n_test / predict_wall,
         "predict_batch_size": BATCH,
         "loader_jets_per_s": io["io_jets"] / io["io_seconds"],
-        "test_auc": _auc(work / "pred.root", "score_label_Tbqq", "label_Tbqq"),
+        "test_auc": _auc(work / "pred.root", *PRED_BRANCHES["weaver"]),
     }
 
 
@@ -153,8 +162,12 @@ def _combine(runs: list[dict]) -> dict:
     if len(runs) == 1:
         return runs[0]
     out = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
-    aucs = [r["test_auc"] for r in runs]
-    return {**out, "test_auc_runs": aucs, "test_auc_std": float(np.std(aucs, ddof=1))}
+    return {**out, **_auc_spread([r["test_auc"] for r in runs])}
+
+
+def _auc_spread(aucs: list[float]) -> dict:
+    """The AUCs of the runs and their standard deviation (None for a single run)."""
+    return {"test_auc_runs": aucs, "test_auc_std": float(np.std(aucs, ddof=1)) if len(aucs) > 1 else None}
 
 
 # -- jetgnn ----------------------------------------------------------------------------------------------------
@@ -211,17 +224,14 @@ def finished_aucs(work: Path, models: list[str], runs: int) -> dict:
     """Test AUCs of the finished runs in ``work`` per model and side: the list, mean and standard deviation."""
     results = {}
     for model in models:
-        suffixes = [f"_run{run}" for run in range(runs)] if runs > 1 else [""]
         sides = {}
-        for side, score, label in (("weaver-core", "score_label_Tbqq", "label_Tbqq"), ("jetgnn", "score_Tbqq",
-                                                                                       "label_Tbqq")):
-            folders = [work / f"{side.split('-')[0]}_{model}{suffix}" for suffix in suffixes]
+        for side, tool in (("weaver-core", "weaver"), ("jetgnn", "jetgnn")):
+            folders = [_folder(work, tool, model, run, runs) for run in range(runs)]
             missing = [str(f / "pred.root") for f in folders if not (f / "pred.root").is_file()]
             if missing:
                 sys.exit(f"--finished-aucs: no finished run at {', '.join(missing)}")
-            aucs = [_auc(f / "pred.root", score, label) for f in folders]
-            sides[side] = {"test_auc": float(np.mean(aucs)), "test_auc_runs": aucs,
-                           "test_auc_std": float(np.std(aucs, ddof=1)) if len(aucs) > 1 else None}
+            aucs = [_auc(f / "pred.root", *PRED_BRANCHES[tool]) for f in folders]
+            sides[side] = {"test_auc": float(np.mean(aucs)), **_auc_spread(aucs)}
         results[model] = {**sides, "auc_difference": sides["jetgnn"]["test_auc"] - sides["weaver-core"]["test_auc"]}
     return results
 
@@ -273,11 +283,11 @@ def main() -> None:
     for model in args.models:
         peers, ours = [], []
         for run in range(args.runs):
-            suffix = f"_run{run}" if args.runs > 1 else ""
             peers.append(weaver_side(args.weaver.resolve(), model, args.train, args.test, args.epochs, args.lr,
-                                     args.work / f"weaver_{model}{suffix}", args.reuse_weaver, weaver_device))
+                                     _folder(args.work, "weaver", model, run, args.runs), args.reuse_weaver,
+                                     weaver_device))
             ours.append(jetgnn_side(model, args.train, args.test, args.epochs, args.lr,
-                                    args.work / f"jetgnn_{model}{suffix}", seed=run,
+                                    _folder(args.work, "jetgnn", model, run, args.runs), seed=run,
                                     extra=(*jetgnn_device, *args.jetgnn_override)))
         peer, our = _combine(peers), _combine(ours)
         ratios = {key: our[key] / peer[key] for key in our if key.endswith("jets_per_s")}
